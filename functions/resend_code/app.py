@@ -1,0 +1,21 @@
+"""POST /registrations/{id}/email-verification/resend"""
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from prakerja.http.api import ApiFunction, json_response, require_registration_id
+from prakerja.services import registration_service
+
+fn = ApiFunction("resend_code")
+app, metrics, tracer = fn.app, fn.metrics, fn.tracer
+
+
+@app.post("/registrations/<registration_id>/email-verification/resend")
+@tracer.capture_method(capture_response=False)
+def resend_code(registration_id: str):  # type: ignore[no-untyped-def]
+    require_registration_id(registration_id)
+    registration_service().resend_code(registration_id)
+    metrics.add_metric(name="CodeResent", unit=MetricUnit.Count, value=1)
+    return json_response(202, {})
+
+
+handler = fn.handler

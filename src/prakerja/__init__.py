@@ -1,0 +1,1 @@
+"""Shared package of the Prakerja registration backend: domain, adapters and HTTP glue."""

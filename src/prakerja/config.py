@@ -1,0 +1,51 @@
+"""Typed configuration, read once per cold start.
+
+Every value comes from the function's environment (template.yaml sets it; the local
+stack sets the same names). Domain code never reads the environment: handlers pass
+what it needs from here.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    table_name: str = Field(default="", alias="TABLE_NAME")
+    stage: str = Field(default="local", alias="STAGE")
+    app_secret_arn: str = Field(default="", alias="APP_SECRET_ARN")
+    token_ttl_s: int = Field(default=3600, ge=60, le=86_400, alias="TOKEN_TTL_S")
+
+    email_queue_url: str = Field(default="", alias="EMAIL_QUEUE_URL")
+    nik_queue_url: str = Field(default="", alias="NIK_QUEUE_URL")
+    sender_email: str = Field(default="", alias="SENDER_EMAIL")
+
+    photo_bucket: str = Field(default="", alias="PHOTO_BUCKET")
+    nik_kms_key_id: str = Field(default="", alias="NIK_KMS_KEY_ID")
+
+    registry_url: str = Field(default="", alias="REGISTRY_URL")
+    registry_timeout_s: float = Field(default=3.0, gt=0, le=30, alias="REGISTRY_TIMEOUT_S")
+    registry_max_rps: int = Field(default=50, ge=1, alias="REGISTRY_MAX_RPS")
+    registry_api_key: str | None = Field(default=None, alias="REGISTRY_API_KEY")
+    breaker_cooldown_s: float = Field(default=30.0, gt=0, alias="BREAKER_COOLDOWN_S")
+    breaker_failure_threshold: int = Field(default=5, ge=1, alias="BREAKER_FAILURE_THRESHOLD")
+
+    # Cost of the password KDF (scrypt N). 2**15 with r=8 uses 32 MiB and ~60-100 ms.
+    scrypt_n: int = Field(default=2**15, ge=2**10, alias="PASSWORD_SCRYPT_N")
+
+    def require(self, name: str) -> str:
+        """A setting this function cannot run without; fails loudly at cold start."""
+        value = getattr(self, name)
+        if not value:
+            raise RuntimeError(f"missing required configuration: {name.upper()}")
+        return str(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

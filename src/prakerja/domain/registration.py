@@ -1,0 +1,245 @@
+"""Register, verify email, resend the code, log in, read the status.
+
+Pure domain: talks to storage through the RegistrationStore port only.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from prakerja.domain import errors, security
+from prakerja.domain.models import (
+    CODE_MAX_ATTEMPTS,
+    CODE_TTL_S,
+    RESEND_COOLDOWN_S,
+    RESENDS_PER_DAY,
+    IdempotencyRecord,
+    OutboxJob,
+    Registration,
+    iso_utc,
+    seconds_to_next_utc_day,
+    utc_day,
+)
+from prakerja.domain.ports import Clock, IdempotencyHit, Keys, RegistrationStore, TransientConflict
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class NewRegistration:
+    email: str  # normalised
+    password: str
+    full_name: str
+    phone: str  # E.164
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Session:
+    registration_id: str
+    access_token: str
+    expires_in: int
+
+    def body(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "registration_id": self.registration_id,
+            **extra,
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+def verify_code_email_job(registration_id: str, nonce: str) -> OutboxJob:
+    return OutboxJob(kind="EMAIL", registration_id=registration_id,
+                     payload={"template": "verify_code", "nonce": nonce})
+
+
+class RegistrationService:
+    def __init__(self, store: RegistrationStore, keys: Keys, clock: Clock, *, scrypt_n: int,
+                 token_ttl_s: int) -> None:
+        self._store = store
+        self._keys = keys
+        self._clock = clock
+        self._scrypt_n = scrypt_n
+        self._token_ttl_s = token_ttl_s
+        self._dummy_hash: str | None = None
+
+    # -- register -------------------------------------------------------------------------
+    def register(self, new: NewRegistration, *, idempotency_key: str | None, body_hash: str) -> Outcome:
+        now = int(self._clock.now())
+        registration_id = secrets.token_hex(16)
+        nonce = security.new_nonce()
+        reg = Registration(
+            registration_id=registration_id,
+            email=new.email,
+            password_hash=security.hash_password(new.password, n=self._scrypt_n),
+            full_name=new.full_name,
+            phone=new.phone,
+            created_at=now,
+            code_nonce=nonce,
+            code_sent_at=now,
+            resend_day=utc_day(now),
+        )
+        outcome = Outcome(201, {"registration_id": registration_id, "status": "EMAIL_PENDING"})
+        record = None
+        if idempotency_key is not None:
+            record = IdempotencyRecord(
+                key_hash=security.sha256_hex(idempotency_key), body_hash=body_hash,
+                response=outcome.body, status_code=outcome.status_code,
+            )
+        try:
+            self._store.create(reg, verify_code_email_job(registration_id, nonce), record,
+                               now + IDEMPOTENCY_TTL_S)
+        except IdempotencyHit as hit:
+            return self._replay(hit.record, body_hash)
+        except TransientConflict as exc:
+            if record is not None:
+                raise errors.IdempotencyInProgress(
+                    "The first request with this Idempotency-Key is still in flight; retry shortly."
+                ) from exc
+            raise errors.ServiceUnavailable("Please retry.") from exc
+        return outcome
+
+    def _replay(self, record: IdempotencyRecord | None, body_hash: str) -> Outcome:
+        if record is None:
+            raise errors.IdempotencyInProgress("Retry shortly.")
+        if record.body_hash != body_hash:
+            raise errors.IdempotencyKeyReused(
+                "This Idempotency-Key was used with a different request body; use a new key."
+            )
+        return Outcome(record.status_code, dict(record.response))
+
+    # -- email verification -------------------------------------------------------------------
+    def verify_email(self, registration_id: str, code: str) -> Session:
+        reg = self._require(registration_id)
+        now = self._clock.now()
+        if reg.email_verified:
+            raise errors.AlreadyVerified("This email address is already verified; log in instead.")
+        if reg.code_attempts >= CODE_MAX_ATTEMPTS:
+            raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
+        if now > reg.code_sent_at + CODE_TTL_S:
+            raise errors.CodeExpired("The code has expired: request a new code.")
+        if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
+            if not self._store.mark_email_verified(registration_id, reg.code_nonce):
+                return self._after_race(registration_id)
+            return self._session(registration_id, now)
+        attempts = self._store.record_code_failure(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS)
+        if attempts is None:
+            return self._after_race(registration_id)
+        raise errors.CodeMismatch(
+            "The code is not correct.", extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - attempts)}
+        )
+
+    def _after_race(self, registration_id: str) -> Session:
+        """A concurrent request changed the code state: answer from the fresh state."""
+        reg = self._require(registration_id)
+        if reg.email_verified:
+            raise errors.AlreadyVerified("This email address is already verified; log in instead.")
+        if reg.code_attempts >= CODE_MAX_ATTEMPTS:
+            raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
+        raise errors.CodeMismatch(
+            "The code is not correct.",
+            extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - reg.code_attempts)},
+        )
+
+    def resend_code(self, registration_id: str) -> None:
+        reg = self._require(registration_id)
+        now = int(self._clock.now())
+        if reg.email_verified:
+            raise errors.AlreadyVerified("This email address is already verified.")
+        wait = reg.code_sent_at + RESEND_COOLDOWN_S - now
+        if wait > 0:
+            raise errors.ResendTooSoon(
+                f"Wait {wait} s before asking for a new code.", retry_after_s=wait
+            )
+        today = utc_day(now)
+        count = reg.resend_count if reg.resend_day == today else 0
+        if count >= RESENDS_PER_DAY:
+            raise errors.ResendTooSoon(
+                "At most 5 new codes a day: try again tomorrow.",
+                retry_after_s=seconds_to_next_utc_day(now),
+            )
+        nonce = security.new_nonce()
+        replaced = self._store.replace_code(
+            registration_id, reg.code_nonce, nonce, now, today, count + 1,
+            verify_code_email_job(registration_id, nonce),
+        )
+        if not replaced:
+            raise errors.ResendTooSoon("A new code was just sent.", retry_after_s=RESEND_COOLDOWN_S)
+
+    # -- sessions -------------------------------------------------------------------------------
+    def login(self, email: str, password: str) -> Session:
+        now = int(self._clock.now())
+        throttle_key = security.sha256_hex(email)
+        registration_id, throttle = self._store.login_lookup(email, throttle_key)
+        window_end = throttle.window_start + LOGIN_WINDOW_S
+        if throttle.failures >= LOGIN_MAX_FAILURES and now < window_end:
+            raise errors.TooManyAttempts(
+                "Too many failed logins for this email: wait and try again.",
+                retry_after_s=window_end - now,
+            )
+        reg = self._store.get(registration_id) if registration_id else None
+        if reg is None:
+            security.verify_password(password, self._dummy())  # same cost as a real check
+            ok = False
+        else:
+            ok = security.verify_password(password, reg.password_hash)
+        if not ok or reg is None:
+            self._store.record_login_failure(throttle_key, now, LOGIN_WINDOW_S)
+            raise errors.InvalidCredentials("Email or password is not correct.")
+        if not reg.email_verified:
+            raise errors.EmailNotVerified("Verify your email address first (check your inbox).")
+        if throttle.failures:
+            self._store.reset_login_failures(throttle_key)
+        return self._session(reg.registration_id, now)
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = security.hash_password(secrets.token_hex(8), n=self._scrypt_n)
+        return self._dummy_hash
+
+    # -- status -----------------------------------------------------------------------------------
+    def status(self, registration_id: str) -> dict[str, Any]:
+        return registration_view(self._require(registration_id))
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _require(self, registration_id: str) -> Registration:
+        reg = self._store.get(registration_id)
+        if reg is None:
+            raise errors.NotFound("No registration with this id.")
+        return reg
+
+    def _session(self, registration_id: str, now: float) -> Session:
+        token = security.issue_token(self._keys.token, registration_id, now=int(now),
+                                     ttl_s=self._token_ttl_s)
+        return Session(registration_id, token, self._token_ttl_s)
+
+
+def registration_view(reg: Registration) -> dict[str, Any]:
+    return {
+        "registration_id": reg.registration_id,
+        "status": reg.status,
+        "email": security.mask_email(reg.email),
+        "email_verified": reg.email_verified,
+        "nik_status": reg.nik_status,
+        "nik_reason": reg.nik_reason,
+        "photo_status": reg.photo_status,
+        "photo_reason": reg.photo_reason,
+        "batch_id": reg.batch_id,
+        "created_at": iso_utc(reg.created_at),
+    }
+
+
+def retry_after_ceil(seconds: float) -> int:
+    return max(1, math.ceil(seconds))

@@ -1,0 +1,147 @@
+"""Request bodies (pydantic v2, strict, unknown fields rejected). Errors name the field and never
+echo the submitted value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+_EMAIL = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+_PHONE_SEPARATORS = re.compile(r"[\s\-()]")
+_NAME_PUNCTUATION = set(" .'-")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def normalise_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > 254:
+        raise ValueError("must be at most 254 characters")
+    if not _EMAIL.match(email) or ".." in email:
+        raise ValueError("is not a valid email address")
+    return email
+
+
+def normalise_phone(value: str) -> str:
+    """Indonesian mobile number (08…, 628… or +628…) as E.164 (+628…)."""
+    raw = _PHONE_SEPARATORS.sub("", value.strip())
+    if raw.startswith("+62"):
+        nsn = raw[3:]
+    elif raw.startswith("62"):
+        nsn = raw[2:]
+    elif raw.startswith("0"):
+        nsn = raw[1:]
+    else:
+        raise ValueError("must be an Indonesian mobile number starting with 08, 628 or +628")
+    if not (nsn.isascii() and nsn.isdigit()) or not nsn.startswith("8") or not 9 <= len(nsn) <= 12:
+        raise ValueError("must be an Indonesian mobile number starting with 08, 628 or +628")
+    return "+62" + nsn
+
+
+def clean_full_name(value: str) -> str:
+    name = " ".join(unicodedata.normalize("NFC", value).split())
+    if not 1 <= len(name) <= 100:
+        raise ValueError("must be 1 to 100 characters")
+    if any(not (ch.isalpha() or ch in _NAME_PUNCTUATION) for ch in name):
+        raise ValueError("may contain only letters, spaces and . ' -")
+    if not any(ch.isalpha() for ch in name):
+        raise ValueError("must contain letters")
+    return name
+
+
+FullName = Annotated[str, StringConstraints(max_length=400)]
+
+
+class RegisterBody(Body):
+    email: Annotated[str, StringConstraints(max_length=1000)]
+    password: str
+    full_name: FullName
+    phone: Annotated[str, StringConstraints(max_length=40)]
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return normalise_email(v)
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, v: str) -> str:
+        if not 8 <= len(v) <= 128:
+            raise ValueError("must be 8 to 128 characters")
+        return v
+
+    @field_validator("full_name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return clean_full_name(v)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return normalise_phone(v)
+
+
+class CodeBody(Body):
+    code: Annotated[str, StringConstraints(max_length=20)]
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        code = v.strip()
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise ValueError("must be the 6-digit code from the email")
+        return code
+
+
+class SessionBody(Body):
+    email: Annotated[str, StringConstraints(max_length=1000)]
+    password: Annotated[str, StringConstraints(max_length=1000)]
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return v.strip().lower()
+
+
+class NikBody(Body):
+    nik: Annotated[str, StringConstraints(max_length=64)]
+    full_name: FullName
+    birth_date: Annotated[str, StringConstraints(max_length=32)]
+    gender: Literal["M", "F"]
+
+    @field_validator("full_name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return clean_full_name(v)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date(cls, v: str) -> str:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+            raise ValueError("must be a date as YYYY-MM-DD")
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError("is not a real calendar date") from None
+        return v
+
+    @property
+    def birth(self) -> dt.date:
+        return dt.date.fromisoformat(self.birth_date)
+
+
+class PhotoBody(Body):
+    content_type: Literal["image/jpeg", "image/png"]
+
+
+class JoinBatchBody(Body):
+    batch_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]

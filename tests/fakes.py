@@ -1,0 +1,96 @@
+"""In-memory fakes of the domain ports, with the same conditional semantics as the adapters."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass, field
+
+from prakerja.domain import errors
+from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
+from prakerja.domain.ports import IdempotencyHit, Keys
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+KEYS = Keys(token=b"t" * 32, code=b"c" * 32, nik=b"n" * 32)
+
+
+@dataclass
+class InMemoryRegistrationStore:
+    regs: dict[str, Registration] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
+    outbox: list[OutboxJob] = field(default_factory=list)
+    throttles: dict[str, LoginThrottle] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None,
+               expires_at: int) -> None:
+        with self.lock:
+            if idempotency is not None and idempotency.key_hash in self.idempotency:
+                raise IdempotencyHit(self.idempotency[idempotency.key_hash])
+            if reg.email in self.emails:
+                raise errors.EmailTaken("taken")
+            self.regs[reg.registration_id] = copy.deepcopy(reg)
+            self.emails[reg.email] = reg.registration_id
+            self.outbox.append(job)
+            if idempotency is not None:
+                self.idempotency[idempotency.key_hash] = idempotency
+
+    def get(self, registration_id: str) -> Registration | None:
+        reg = self.regs.get(registration_id)
+        return copy.deepcopy(reg) if reg else None
+
+    def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
+        return self.idempotency.get(key_hash)
+
+    def record_code_failure(self, registration_id: str, nonce: str, max_attempts: int) -> int | None:
+        with self.lock:
+            reg = self.regs[registration_id]
+            if reg.code_nonce != nonce or reg.code_attempts >= max_attempts or reg.email_verified:
+                return None
+            reg.code_attempts += 1
+            return reg.code_attempts
+
+    def mark_email_verified(self, registration_id: str, nonce: str) -> bool:
+        with self.lock:
+            reg = self.regs[registration_id]
+            if reg.code_nonce != nonce or reg.email_verified:
+                return False
+            reg.email_verified = True
+            return True
+
+    def replace_code(self, registration_id: str, old_nonce: str, new_nonce: str, sent_at: int,
+                     resend_day: str, resend_count: int, job: OutboxJob) -> bool:
+        with self.lock:
+            reg = self.regs[registration_id]
+            if reg.code_nonce != old_nonce or reg.email_verified:
+                return False
+            reg.code_nonce, reg.code_sent_at, reg.code_attempts = new_nonce, sent_at, 0
+            reg.resend_day, reg.resend_count = resend_day, resend_count
+            self.outbox.append(job)
+            return True
+
+    def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:
+        return self.emails.get(email), self.throttles.get(throttle_key, LoginThrottle())
+
+    def record_login_failure(self, throttle_key: str, now: int, window_s: int) -> None:
+        with self.lock:
+            t = self.throttles.get(throttle_key)
+            if t is None or t.window_start <= now - window_s:
+                self.throttles[throttle_key] = LoginThrottle(1, now)
+            else:
+                self.throttles[throttle_key] = LoginThrottle(t.failures + 1, t.window_start)
+
+    def reset_login_failures(self, throttle_key: str) -> None:
+        self.throttles.pop(throttle_key, None)
