@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     registry_api_key: str | None = Field(default=None, alias="REGISTRY_API_KEY")
     breaker_cooldown_s: float = Field(default=30.0, gt=0, alias="BREAKER_COOLDOWN_S")
     breaker_failure_threshold: int = Field(default=5, ge=1, alias="BREAKER_FAILURE_THRESHOLD")
+    nik_backoff_base_s: int = Field(default=2, ge=1, alias="NIK_BACKOFF_BASE_S")
+    nik_backoff_cap_s: int = Field(default=300, ge=1, le=43_200, alias="NIK_BACKOFF_CAP_S")
+    nik_max_deferrals: int = Field(default=60, ge=0, alias="NIK_MAX_DEFERRALS")
 
     # Cost of the password KDF (scrypt N). 2**15 with r=8 uses 32 MiB and ~60-100 ms.
     scrypt_n: int = Field(default=2**15, ge=2**10, alias="PASSWORD_SCRYPT_N")

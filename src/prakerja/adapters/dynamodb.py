@@ -12,6 +12,7 @@ from prakerja.adapters.dynamo_codec import Item, from_item, key, ser, to_item
 from prakerja.domain import errors
 from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
 from prakerja.domain.ports import IdempotencyHit, TransientConflict
+from prakerja.domain.resilience import BreakerMode, BreakerState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -288,3 +289,141 @@ class DynamoFunnelStore(DynamoTable):
             if "LastEvaluatedKey" not in resp:
                 return counts
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def nik_claim_key(fingerprint: str) -> Item:
+    return key(f"NIK#{fingerprint}", "NIK")
+
+
+class DynamoNikStore(DynamoRegistrationStore):
+    """Implements prakerja.domain.nik_service.NikStore."""
+
+    def submit_nik(self, registration_id: str, expected_seq: int, pending: Any, job: OutboxJob) -> None:
+        now = int(time.time())
+        items: list[dict[str, Any]] = [
+            {"Update": {
+                "TableName": self._table, "Key": reg_key(registration_id),
+                "UpdateExpression": (
+                    "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
+                    "nik_request_hash = :rh, nik_seq = :seq, nik_day = :day, nik_day_count = :dc "
+                    "REMOVE nik_reason"
+                ),
+                "ConditionExpression": ("attribute_exists(pk) AND "
+                                        "(attribute_not_exists(nik_seq) OR nik_seq = :expected)"),
+                "ExpressionAttributeValues": to_item({
+                    ":pending": "PENDING", ":fp": pending.fingerprint, ":masked": pending.masked,
+                    ":ct": pending.ciphertext, ":rh": pending.request_hash, ":seq": pending.seq,
+                    ":day": pending.day, ":dc": pending.day_count, ":expected": expected_seq,
+                }),
+            }},
+            {"Put": {
+                "TableName": self._table,
+                "Item": {**nik_claim_key(pending.fingerprint),
+                         **to_item({"registration_id": registration_id, "claimed_at": now})},
+                "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
+                "ExpressionAttributeValues": {":me": {"S": registration_id}},
+            }},
+            outbox_put(self._table, job, now),
+        ]
+        codes = self._transact(items)
+        if codes is None:
+            return
+        if codes[1] == "ConditionalCheckFailed":
+            raise errors.NikTaken("This NIK is already registered to another account.")
+        raise TransientConflict()
+
+    def record_nik_result(self, registration_id: str, seq: int, status: str, reason: str | None,
+                          release_fingerprint: str | None, job: OutboxJob) -> bool:
+        now = int(time.time())
+        values: dict[str, Any] = {":status": status, ":seq": seq, ":pending": "PENDING", ":at": now}
+        update = "SET nik_status = :status, nik_checked_at = :at"
+        if reason:
+            update += ", nik_reason = :reason"
+            values[":reason"] = reason
+        update += " REMOVE nik_ct" + ("" if reason else ", nik_reason")
+        items: list[dict[str, Any]] = [{"Update": {
+            "TableName": self._table, "Key": reg_key(registration_id), "UpdateExpression": update,
+            "ConditionExpression": "nik_seq = :seq AND nik_status = :pending",
+            "ExpressionAttributeValues": to_item(values),
+        }}]
+        if release_fingerprint:
+            items.append({"Delete": {
+                "TableName": self._table, "Key": nik_claim_key(release_fingerprint),
+                "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
+                "ExpressionAttributeValues": {":me": {"S": registration_id}},
+            }})
+        items.append(outbox_put(self._table, job, now))
+        codes = self._transact(items)
+        return codes is None
+
+    def mark_nik_delayed(self, registration_id: str, seq: int) -> None:
+        self._update_if(reg_key(registration_id), "SET nik_reason = :u",
+                        "nik_seq = :seq AND nik_status = :pending",
+                        {":u": "UNAVAILABLE", ":seq": seq, ":pending": "PENDING"})
+
+
+class DynamoPhotoStore(DynamoRegistrationStore):
+    """Implements prakerja.domain.photo_service.PhotoStore."""
+
+    def set_upload_key(self, registration_id: str, key_: str) -> bool:
+        return bool(self._update_if(reg_key(registration_id), "SET photo_upload_key = :k",
+                                    "attribute_exists(pk)", {":k": key_}))
+
+    def record_photo(self, registration_id: str, key_: str, status: str, reason: str | None) -> bool:
+        now = int(time.time())
+        values: dict[str, Any] = {":s": status, ":k": key_, ":at": now}
+        if status == "ACCEPTED":
+            update = ("SET photo_status = :s, photo_key = :k, photo_checked_at = :at, "
+                      "photo_accepted_at = if_not_exists(photo_accepted_at, :at) REMOVE photo_reason")
+        else:
+            update = "SET photo_status = :s, photo_reason = :r, photo_checked_at = :at"
+            values[":r"] = reason or "not-an-image"
+        return bool(self._update_if(reg_key(registration_id), update, "photo_upload_key = :k", values))
+
+
+class DynamoBreakerStore(DynamoTable):
+    """Circuit-breaker state shared by every worker instance (one item, optimistic versioning)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, name: str = "registry") -> None:
+        super().__init__(client, table_name)
+        self._key = key(f"BREAKER#{name}", "BREAKER")
+
+    def load(self) -> BreakerState:
+        item = self._get(self._key)
+        if not item:
+            return BreakerState()
+        v = from_item(item)
+        return BreakerState(
+            mode=BreakerMode(v.get("mode", "CLOSED")),
+            consecutive_failures=int(v.get("consecutive_failures", 0)),
+            window_start=v.get("window_start"), window_calls=int(v.get("window_calls", 0)),
+            window_failures=int(v.get("window_failures", 0)), opened_at=v.get("opened_at"),
+            probe_started_at=v.get("probe_started_at"), version=int(v.get("version", 0)),
+        )
+
+    def save(self, new: BreakerState, expected_version: int) -> bool:
+        values = dataclasses.asdict(new)
+        values["mode"] = str(new.mode)
+        try:
+            self._client.put_item(
+                TableName=self._table, Item={**self._key, **to_item(values)},
+                ConditionExpression="attribute_not_exists(pk) OR version = :v",
+                ExpressionAttributeValues={":v": ser(expected_version)},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+class DynamoRateWindowStore(DynamoTable):
+    """Per-second call counters: at most `cap` slots of one epoch second, across all workers."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, name: str = "registry") -> None:
+        super().__init__(client, table_name)
+        self._name = name
+
+    def try_acquire(self, second: int, cap: int) -> bool:
+        return bool(self._update_if(
+            key(f"RATE#{self._name}#{second}", "RATE"), "ADD calls :one SET expires_at = :exp",
+            "attribute_not_exists(calls) OR calls < :cap", {":one": 1, ":exp": second + 3600, ":cap": cap},
+        ))

@@ -1,0 +1,230 @@
+"""NIK submission (API) and NIK check (worker).
+
+Submission: structural rules first (typos caught at once, no registry call), then ONE
+transaction binds the NIK fingerprint to this registration, stores the encrypted details
+and inserts the outbox job that the relay turns into a queue message. Nothing is lost:
+if the submission is accepted, the check is queued.
+
+Check: the worker calls the registry through the shared circuit breaker and the per-second
+rate cap. Transient failures are delays (the message comes back later), never verdicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from prakerja.domain import errors, resilience, security
+from prakerja.domain.errors import FieldProblem
+from prakerja.domain.models import NIK_SUBMISSIONS_PER_DAY, OutboxJob, Registration, seconds_to_next_utc_day, utc_day
+from prakerja.domain.nik import RegistryUnavailable, RegistryVerdict, check_nik_structure, mask_nik
+from prakerja.domain.ports import Clock, Keys, TransientConflict
+
+
+@dataclass(frozen=True)
+class NikSubmission:
+    nik: str
+    full_name: str
+    birth_date: dt.date
+    gender: Literal["M", "F"]
+
+    def canonical(self) -> str:
+        name = " ".join(self.full_name.split()).casefold()
+        return json.dumps([self.nik, name, self.birth_date.isoformat(), self.gender], separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class PendingNik:
+    """What a submission writes (the NIK itself only inside `ciphertext`)."""
+
+    fingerprint: str
+    masked: str
+    ciphertext: str
+    request_hash: str
+    seq: int
+    day: str
+    day_count: int
+
+
+class NikCipher(Protocol):
+    def encrypt(self, plaintext: str, registration_id: str) -> str: ...
+
+    def decrypt(self, ciphertext: str, registration_id: str) -> str: ...
+
+
+class NikStore(Protocol):
+    def get(self, registration_id: str) -> Registration | None: ...
+
+    def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
+        """Atomically: registration -> PENDING (if its nik_seq is still expected_seq), bind the
+        fingerprint to it, insert the job. Raises NikTaken, or TransientConflict when the
+        registration changed meanwhile."""
+
+    def record_nik_result(self, registration_id: str, seq: int, status: str, reason: str | None,
+                          release_fingerprint: str | None, job: OutboxJob) -> bool:
+        """Atomically store the verdict (if the check `seq` is still pending), release the NIK
+        binding on rejection and queue the result email. False when stale."""
+
+    def mark_nik_delayed(self, registration_id: str, seq: int) -> None: ...
+
+
+class Registry(Protocol):
+    def check(self, nik: str, full_name: str, birth_date: dt.date, gender: str) -> RegistryVerdict: ...
+
+
+def nik_check_job(registration_id: str, seq: int) -> OutboxJob:
+    return OutboxJob(kind="NIK_CHECK", registration_id=registration_id, payload={"nik_seq": seq})
+
+
+class NikSubmissionService:
+    def __init__(self, store: NikStore, cipher: NikCipher, keys: Keys, clock: Clock) -> None:
+        self._store = store
+        self._cipher = cipher
+        self._keys = keys
+        self._clock = clock
+
+    def submit(self, registration_id: str, sub: NikSubmission) -> None:
+        problems = check_nik_structure(sub.nik, sub.birth_date, sub.gender)
+        if problems:
+            raise errors.ValidationFailed([FieldProblem(p.field, p.message) for p in problems])
+        request_hash = security.fingerprint(self._keys.nik, sub.canonical())
+        for _ in range(3):
+            reg = self._store.get(registration_id)
+            if reg is None:
+                raise errors.NotFound("No registration with this id.")
+            if self._already_done(reg, request_hash):
+                return
+            try:
+                self._submit(reg, sub, request_hash)
+                return
+            except TransientConflict:
+                continue  # the registration changed under us: decide again from fresh state
+        raise errors.ServiceUnavailable("Please retry.")
+
+    def _already_done(self, reg: Registration, request_hash: str) -> bool:
+        if reg.nik_status == "PENDING":
+            if reg.nik_request_hash == request_hash:
+                return True  # identical resubmission while pending: idempotent
+            raise errors.NikAlreadySubmitted("A NIK check is already pending for this registration.")
+        if reg.nik_status == "VERIFIED":
+            raise errors.NikAlreadySubmitted("The NIK of this registration is already verified.")
+        if not reg.email_verified:
+            raise errors.EmailNotVerified("Verify your email address first.")
+        return False
+
+    def _submit(self, reg: Registration, sub: NikSubmission, request_hash: str) -> None:
+        now = self._clock.now()
+        today = utc_day(now)
+        count = reg.nik_day_count if reg.nik_day == today else 0
+        if count >= NIK_SUBMISSIONS_PER_DAY:
+            raise errors.TooManyAttempts("At most 5 NIK submissions a day: try again tomorrow.",
+                                         retry_after_s=seconds_to_next_utc_day(now))
+        details = json.dumps({"nik": sub.nik, "full_name": sub.full_name,
+                              "birth_date": sub.birth_date.isoformat(), "gender": sub.gender})
+        pending = PendingNik(
+            fingerprint=security.fingerprint(self._keys.nik, sub.nik),
+            masked=mask_nik(sub.nik),
+            ciphertext=self._cipher.encrypt(details, reg.registration_id),
+            request_hash=request_hash,
+            seq=reg.nik_seq + 1,
+            day=today,
+            day_count=count + 1,
+        )
+        self._store.submit_nik(reg.registration_id, reg.nik_seq, pending,
+                               nik_check_job(reg.registration_id, pending.seq))
+
+
+# -- the worker side -----------------------------------------------------------------------------
+class Deferred(Exception):  # noqa: N818 - a signal
+    """Do not call the registry now (breaker open / rate cap): come back after `delay_s`,
+    without spending one of the message's attempts."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__("deferred")
+        self.delay_s = delay_s
+
+
+class Transient(Exception):  # noqa: N818
+    """The registry failed transiently: retry with backoff (spends an attempt)."""
+
+    def __init__(self, retry_after_s: float | None) -> None:
+        super().__init__("transient registry failure")
+        self.retry_after_s = retry_after_s
+
+
+VERDICTS: dict[RegistryVerdict, tuple[str, str | None]] = {
+    RegistryVerdict.MATCH: ("VERIFIED", None),
+    RegistryVerdict.MISMATCH: ("REJECTED", "MISMATCH"),
+    RegistryVerdict.NOT_FOUND: ("REJECTED", "NOT_FOUND"),
+}
+
+
+class Gate(Protocol):
+    """Admission to the registry: circuit breaker + rate cap (see domain.resilience)."""
+
+    def admit(self) -> None:
+        """Return to call now; raise Deferred to wait."""
+
+    def succeeded(self) -> None: ...
+
+    def failed(self) -> None: ...
+
+
+class NikCheckService:
+    def __init__(self, store: NikStore, cipher: NikCipher, registry: Registry, gate: Gate) -> None:
+        self._store = store
+        self._cipher = cipher
+        self._registry = registry
+        self._gate = gate
+
+    def check(self, registration_id: str, seq: int) -> str:
+        """Run one check; returns the outcome ("VERIFIED", "REJECTED" or "STALE").
+        Raises Deferred or Transient when the check must happen later."""
+        reg = self._store.get(registration_id)
+        if reg is None or reg.nik_status != "PENDING" or reg.nik_seq != seq or not reg.nik_ct:
+            return "STALE"
+        self._gate.admit()
+        details = json.loads(self._cipher.decrypt(reg.nik_ct, registration_id))
+        try:
+            verdict = self._registry.check(details["nik"], details["full_name"],
+                                           dt.date.fromisoformat(details["birth_date"]), details["gender"])
+        except RegistryUnavailable as exc:
+            self._gate.failed()
+            if reg.nik_reason != "UNAVAILABLE":
+                self._store.mark_nik_delayed(registration_id, seq)
+            raise Transient(exc.retry_after_s) from exc
+        self._gate.succeeded()
+        status, reason = VERDICTS[verdict]
+        job = OutboxJob(kind="EMAIL", registration_id=registration_id,
+                        payload={"template": "nik_result", "nik_status": status, "nik_reason": reason})
+        stored = self._store.record_nik_result(
+            registration_id, seq, status, reason, reg.nik_fp if status == "REJECTED" else None, job)
+        return status if stored else "STALE"
+
+
+class RegistryGate:
+    """Gate over the shared circuit breaker and the per-second call cap (domain.resilience)."""
+
+    def __init__(self, breaker: resilience.BreakerStore, rate: resilience.RateWindowStore, clock: Clock,
+                 config: resilience.BreakerConfig, max_rps: int, max_wait_s: float = 2.0) -> None:
+        self._breaker = breaker
+        self._rate = rate
+        self._clock = clock
+        self._config = config
+        self._max_rps = max_rps
+        self._max_wait_s = max_wait_s
+
+    def admit(self) -> None:
+        decision = resilience.admit(self._breaker, self._clock.now(), self._config)
+        if not decision.allowed:
+            raise Deferred(decision.retry_after_s)
+        if not resilience.acquire_slot(self._rate, self._clock, self._max_rps, self._max_wait_s):
+            raise Deferred(1.0)
+
+    def succeeded(self) -> None:
+        resilience.record(self._breaker, self._clock.now(), True, self._config)
+
+    def failed(self) -> None:
+        resilience.record(self._breaker, self._clock.now(), False, self._config)

@@ -1,0 +1,100 @@
+"""Photo upload (presigned POST: the bytes never pass through a Lambda) and server-side inspection."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prakerja.domain import errors
+from prakerja.domain.models import Registration
+from prakerja.domain.photo import (
+    MAX_PHOTO_BYTES,
+    PRESIGN_EXPIRES_S,
+    TOO_LARGE,
+    inspect_image,
+    parse_photo_key,
+    photo_object_key,
+)
+
+
+class PhotoStore(Protocol):
+    def get(self, registration_id: str) -> Registration | None: ...
+
+    def set_upload_key(self, registration_id: str, key: str) -> bool:
+        """Remember the key of the latest presigned upload; False if the registration is gone."""
+
+    def record_photo(self, registration_id: str, key: str, status: str, reason: str | None) -> bool:
+        """Store the verdict if `key` is still the latest upload; False when stale."""
+
+
+class ObjectInfoLike(Protocol):
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str | None: ...
+
+
+class Storage(Protocol):
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> Any: ...
+
+    def head(self, key: str) -> ObjectInfoLike | None: ...
+
+    def read(self, key: str, max_bytes: int) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class InspectionOutcome:
+    registration_id: str | None
+    status: str  # ACCEPTED | REJECTED | STALE | MISSING
+    reason: str | None = None
+
+
+class PhotoService:
+    def __init__(self, store: PhotoStore, storage: Storage) -> None:
+        self._store = store
+        self._storage = storage
+
+    def start_upload(self, registration_id: str, content_type: str) -> dict[str, Any]:
+        key = photo_object_key(registration_id, secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"))
+        if not self._store.set_upload_key(registration_id, key):
+            raise errors.NotFound("No registration with this id.")
+        post = self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
+        return {"url": post.url, "fields": dict(post.fields), "expires_in": int(post.expires_in),
+                "max_bytes": int(post.max_bytes)}
+
+    def inspect(self, key: str) -> InspectionOutcome:
+        parsed = parse_photo_key(key)
+        if parsed is None:
+            self._storage.delete(key)
+            return InspectionOutcome(None, "STALE", "unexpected-key")
+        registration_id = parsed[0]
+        reg = self._store.get(registration_id)
+        if reg is None or reg.photo_upload_key != key:
+            # Not the latest upload of a live registration (an older presigned POST): drop it.
+            self._storage.delete(key)
+            return InspectionOutcome(registration_id, "STALE")
+        if reg.photo_key == key and reg.photo_status in {"ACCEPTED", "REJECTED"}:
+            return InspectionOutcome(registration_id, reg.photo_status, reg.photo_reason)  # redelivery
+        info = self._storage.head(key)
+        if info is None:
+            return InspectionOutcome(registration_id, "MISSING")
+        reason: str | None = TOO_LARGE
+        if info.size > MAX_PHOTO_BYTES:
+            verdict_ok = False
+        else:
+            verdict = inspect_image(self._storage.read(key, MAX_PHOTO_BYTES), info.content_type or "")
+            verdict_ok, reason = verdict.accepted, verdict.reason
+        status = "ACCEPTED" if verdict_ok else "REJECTED"
+        if not self._store.record_photo(registration_id, key, status, None if verdict_ok else reason):
+            self._storage.delete(key)  # superseded while we looked at it
+            return InspectionOutcome(registration_id, "STALE")
+        if verdict_ok:
+            if reg.photo_key and reg.photo_key != key and reg.photo_status == "ACCEPTED":
+                self._storage.delete(reg.photo_key)  # the new photo replaces the previous one
+        else:
+            self._storage.delete(key)
+        return InspectionOutcome(registration_id, status, None if verdict_ok else reason)
