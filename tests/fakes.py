@@ -94,3 +94,54 @@ class InMemoryRegistrationStore:
 
     def reset_login_failures(self, throttle_key: str) -> None:
         self.throttles.pop(throttle_key, None)
+
+
+class FakeCipher:
+    """Reversible stand-in for KMS that also checks the encryption context."""
+
+    def encrypt(self, plaintext: str, registration_id: str) -> str:
+        return f"ct:{registration_id}:{plaintext[::-1]}"
+
+    def decrypt(self, ciphertext: str, registration_id: str) -> str:
+        prefix = f"ct:{registration_id}:"
+        assert ciphertext.startswith(prefix), "encryption context mismatch"
+        return ciphertext[len(prefix):][::-1]
+
+
+@dataclass
+class InMemoryNikStore(InMemoryRegistrationStore):
+    claims: dict[str, str] = field(default_factory=dict)
+
+    def submit_nik(self, registration_id, expected_seq, pending, job) -> None:  # type: ignore[no-untyped-def]
+        from prakerja.domain.ports import TransientConflict
+
+        with self.lock:
+            reg = self.regs[registration_id]
+            owner = self.claims.get(pending.fingerprint)
+            if owner is not None and owner != registration_id:
+                raise errors.NikTaken("taken")
+            if reg.nik_seq != expected_seq:
+                raise TransientConflict()
+            self.claims[pending.fingerprint] = registration_id
+            reg.nik_status, reg.nik_reason = "PENDING", None
+            reg.nik_fp, reg.nik_masked, reg.nik_ct = pending.fingerprint, pending.masked, pending.ciphertext
+            reg.nik_request_hash, reg.nik_seq = pending.request_hash, pending.seq
+            reg.nik_day, reg.nik_day_count = pending.day, pending.day_count
+            self.outbox.append(job)
+
+    def record_nik_result(self, registration_id, seq, status, reason, release_fingerprint, job) -> bool:  # type: ignore[no-untyped-def]
+        with self.lock:
+            reg = self.regs[registration_id]
+            if reg.nik_seq != seq or reg.nik_status != "PENDING":
+                return False
+            reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None
+            if release_fingerprint and self.claims.get(release_fingerprint) == registration_id:
+                del self.claims[release_fingerprint]
+            self.outbox.append(job)
+            return True
+
+    def mark_nik_delayed(self, registration_id: str, seq: int) -> None:
+        with self.lock:
+            reg = self.regs[registration_id]
+            if reg.nik_seq == seq and reg.nik_status == "PENDING":
+                reg.nik_reason = "UNAVAILABLE"

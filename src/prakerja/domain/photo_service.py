@@ -86,7 +86,11 @@ class PhotoService:
         if info.size > MAX_PHOTO_BYTES:
             verdict_ok = False
         else:
-            verdict = inspect_image(self._storage.read(key, MAX_PHOTO_BYTES), info.content_type or "")
+            try:
+                data = self._storage.read(key, MAX_PHOTO_BYTES)
+            except LookupError:  # replaced or deleted between head and read
+                return InspectionOutcome(registration_id, "MISSING")
+            verdict = inspect_image(data, info.content_type or "")
             verdict_ok, reason = verdict.accepted, verdict.reason
         status = "ACCEPTED" if verdict_ok else "REJECTED"
         if not self._store.record_photo(registration_id, key, status, None if verdict_ok else reason):
