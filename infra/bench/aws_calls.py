@@ -1,0 +1,169 @@
+"""AWS calls each API route makes on its synchronous path (warm: after the one-time secret read
+of a cold start). Runs the real handlers against an in-process moto sandbox.
+Target: register <= 2, every other route <= 3.
+
+    .venv/bin/python -m infra.bench.aws_calls
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
+
+from infra.sandbox import FakeContext, api_event, load_handler, sandbox
+
+TARGETS = {"POST /registrations": 2}
+CALLS: Counter[str] = Counter()
+
+
+@contextmanager
+def counting() -> Any:
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        CALLS[f"{self.meta.service_model.service_name}:{operation}"] += 1
+        return original(self, operation, params)
+
+    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def measure(call: Callable[[], dict[str, Any]]) -> tuple[int, list[str], int]:
+    CALLS.clear()
+    with counting():
+        response = call()
+    return sum(CALLS.values()), sorted(CALLS.elements()), int(response["statusCode"])
+
+
+def person() -> dict[str, str]:
+    return {"email": f"bench-{uuid.uuid4().hex[:10]}@example.com", "password": "password-123",
+            "full_name": "Budi Santoso", "phone": "081234567890"}
+
+
+def main() -> int:  # noqa: PLR0915 - a linear script
+    rows: list[tuple[str, int, list[str], int]] = []
+    with sandbox() as box:
+        from prakerja.adapters.dynamodb import reg_key
+        from prakerja.domain.security import verification_code
+        from prakerja.runtime import keys
+
+        ddb = box.client("dynamodb")
+        ctx = FakeContext()
+
+        def invoke(fn: str, event: dict[str, Any]) -> dict[str, Any]:
+            return load_handler(fn)(event, ctx)  # type: ignore[no-any-return]
+
+        def register() -> dict[str, Any]:
+            return invoke("register", api_event("POST", "/registrations", "/registrations", body=person(),
+                                                headers={"Idempotency-Key": uuid.uuid4().hex}))
+
+        def code_of(rid: str) -> str:
+            item = ddb.get_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid))["Item"]
+            return verification_code(keys().code, rid, item["code_nonce"]["S"])
+
+        def new_registration() -> tuple[str, dict[str, Any]]:
+            p = person()
+            r = invoke("register", api_event("POST", "/registrations", "/registrations", body=p))
+            return json.loads(r["body"])["registration_id"], p
+
+        def route(name: str, fn: str, make: Callable[[], dict[str, Any]]) -> None:
+            invoke(fn, make())  # warm: the cold start's secret read is not on the request path
+            event = make()
+            total, calls, status = measure(lambda: invoke(fn, event))
+            rows.append((name, total, calls, status))
+
+        register()
+        total, calls, status = measure(register)
+        rows.append(("POST /registrations", total, calls, status))
+
+        def verify_event() -> dict[str, Any]:
+            rid, _ = new_registration()
+            return api_event("POST", "/registrations/{id}/email-verification", f"/registrations/{rid}/email-verification",
+                             body={"code": code_of(rid)}, path_parameters={"id": rid})
+
+        route("POST /registrations/{id}/email-verification", "verify_email", verify_event)
+
+        def resend_event() -> dict[str, Any]:
+            rid, _ = new_registration()
+            ddb.update_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid),
+                            UpdateExpression="SET code_sent_at = :t", ExpressionAttributeValues={":t": {"N": "0"}})
+            return api_event("POST", "/registrations/{id}/email-verification/resend",
+                             f"/registrations/{rid}/email-verification/resend", path_parameters={"id": rid})
+
+        route("POST /registrations/{id}/email-verification/resend", "resend_code", resend_event)
+
+        def verified() -> tuple[str, dict[str, Any], str]:
+            rid, p = new_registration()
+            r = invoke("verify_email", api_event("POST", "/registrations/{id}/email-verification",
+                                                 f"/registrations/{rid}/email-verification",
+                                                 body={"code": code_of(rid)}, path_parameters={"id": rid}))
+            return rid, p, json.loads(r["body"])["access_token"]
+
+        def session_event() -> dict[str, Any]:
+            _, p, _ = verified()
+            return api_event("POST", "/sessions", "/sessions", body={"email": p["email"], "password": p["password"]})
+
+        route("POST /sessions", "create_session", session_event)
+
+        def status_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            return api_event("GET", "/registrations/{id}", f"/registrations/{rid}", token=token,
+                             path_parameters={"id": rid})
+
+        route("GET /registrations/{id}", "get_registration", status_event)
+
+        def nik_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            serial = f"{uuid.uuid4().int % 9999 + 1:04d}"
+            return api_event("POST", "/registrations/{id}/nik", f"/registrations/{rid}/nik", token=token,
+                             path_parameters={"id": rid},
+                             body={"nik": f"320101210790{serial}", "full_name": "Budi Santoso",
+                                   "birth_date": "1990-07-21", "gender": "M"})
+
+        route("POST /registrations/{id}/nik", "verify_nik", nik_event)
+
+        def photo_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            return api_event("POST", "/registrations/{id}/photo", f"/registrations/{rid}/photo", token=token,
+                             path_parameters={"id": rid}, body={"content_type": "image/jpeg"})
+
+        route("POST /registrations/{id}/photo", "upload_photo", photo_event)
+
+        from prakerja.batch_services import batch_service
+
+        batch_service().create("bench-batch", "Bench batch", 100_000)
+        route("GET /batches", "list_batches", lambda: api_event("GET", "/batches", "/batches"))
+
+        def join_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            ddb.update_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid),
+                            UpdateExpression="SET nik_status = :v, photo_status = :a",
+                            ExpressionAttributeValues={":v": {"S": "VERIFIED"}, ":a": {"S": "ACCEPTED"}})
+            return api_event("POST", "/registrations/{id}/batch", f"/registrations/{rid}/batch", token=token,
+                             path_parameters={"id": rid}, body={"batch_id": "bench-batch"})
+
+        route("POST /registrations/{id}/batch", "join_batch", join_event)
+        route("GET /health", "health", lambda: api_event("GET", "/health", "/health"))
+
+    ok = True
+    print(f"{'route':<52}{'status':>7}{'calls':>7}  target  calls made")
+    for name, total, calls, status in rows:
+        target = TARGETS.get(name, 3)
+        flag = "ok" if total <= target else "OVER"
+        ok &= total <= target
+        print(f"{name:<52}{status:>7}{total:>7}  <= {target} {flag:<4} {', '.join(calls)}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
