@@ -88,8 +88,9 @@ def main() -> int:  # noqa: PLR0915 - a linear script
 
         def verify_event() -> dict[str, Any]:
             rid, _ = new_registration()
-            return api_event("POST", "/registrations/{id}/email-verification", f"/registrations/{rid}/email-verification",
-                             body={"code": code_of(rid)}, path_parameters={"id": rid})
+            return api_event("POST", "/registrations/{id}/email-verification",
+                             f"/registrations/{rid}/email-verification", body={"code": code_of(rid)},
+                             path_parameters={"id": rid})
 
         route("POST /registrations/{id}/email-verification", "verify_email", verify_event)
 
