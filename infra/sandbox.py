@@ -25,6 +25,9 @@ class Sandbox:
     def client(self, service: str) -> Any:
         import boto3
 
+        if service == "dynamodbstreams":  # moto's in-process mock only routes the explicit endpoint
+            return boto3.client(service, region_name=REGION,
+                                endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
         return boto3.client(service, region_name=REGION)
 
 

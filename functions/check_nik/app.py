@@ -33,7 +33,6 @@ class RetryLater(Exception):  # noqa: N818
     """Marks the record as failed for the batch (its visibility was already pushed out)."""
 
 
-@tracer.capture_method(capture_response=False)
 def check_record(record: SQSRecord) -> None:
     try:
         job = json.loads(record.body)

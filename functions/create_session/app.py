@@ -7,11 +7,10 @@ from prakerja.http.schemas import SessionBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("create_session")
-app, metrics, tracer = fn.app, fn.metrics, fn.tracer
+app, metrics = fn.app, fn.metrics
 
 
 @app.post("/sessions")
-@tracer.capture_method(capture_response=False)
 def create_session():  # type: ignore[no-untyped-def]
     body = fn.body(SessionBody)
     session = registration_service().login(body.email, body.password)

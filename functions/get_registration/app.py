@@ -5,11 +5,10 @@ from prakerja.runtime import keys
 from prakerja.services import registration_service
 
 fn = ApiFunction("get_registration")
-app, tracer = fn.app, fn.tracer
+app = fn.app
 
 
 @app.get("/registrations/<registration_id>")
-@tracer.capture_method(capture_response=False)
 def get_registration(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)
     return json_response(200, registration_service().status(registration_id))

@@ -12,7 +12,6 @@ app, logger, metrics, tracer = fn.app, fn.logger, fn.metrics, fn.tracer
 
 
 @app.post("/registrations/<registration_id>/batch")
-@tracer.capture_method(capture_response=False)
 def join_batch(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)  # before the body is even looked at
     body = fn.body(JoinBatchBody)

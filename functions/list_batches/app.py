@@ -4,11 +4,10 @@ from prakerja.batch_services import batch_service
 from prakerja.http.api import ApiFunction, json_response
 
 fn = ApiFunction("list_batches")
-app, tracer = fn.app, fn.tracer
+app = fn.app
 
 
 @app.get("/batches")
-@tracer.capture_method(capture_response=False)
 def list_batches():  # type: ignore[no-untyped-def]
     return json_response(200, {"batches": batch_service().list()})
 

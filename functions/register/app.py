@@ -8,11 +8,10 @@ from prakerja.http.schemas import RegisterBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("register")
-app, metrics, tracer = fn.app, fn.metrics, fn.tracer
+app, metrics = fn.app, fn.metrics
 
 
 @app.post("/registrations")
-@tracer.capture_method(capture_response=False)
 def register():  # type: ignore[no-untyped-def]
     idempotency_key = fn.header("Idempotency-Key")
     body = fn.body(RegisterBody)

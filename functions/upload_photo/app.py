@@ -6,11 +6,10 @@ from prakerja.runtime import keys
 from prakerja.services import photo_service
 
 fn = ApiFunction("upload_photo")
-app, tracer = fn.app, fn.tracer
+app = fn.app
 
 
 @app.post("/registrations/<registration_id>/photo")
-@tracer.capture_method(capture_response=False)
 def upload_photo(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)
     body = fn.body(PhotoBody)

@@ -7,11 +7,10 @@ from prakerja.http.schemas import CodeBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("verify_email")
-app, metrics, tracer = fn.app, fn.metrics, fn.tracer
+app, metrics = fn.app, fn.metrics
 
 
 @app.post("/registrations/<registration_id>/email-verification")
-@tracer.capture_method(capture_response=False)
 def verify_email(registration_id: str):  # type: ignore[no-untyped-def]
     require_registration_id(registration_id)
     body = fn.body(CodeBody)

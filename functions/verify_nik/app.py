@@ -9,11 +9,10 @@ from prakerja.runtime import keys
 from prakerja.services import nik_submission_service
 
 fn = ApiFunction("verify_nik")
-app, metrics, tracer = fn.app, fn.metrics, fn.tracer
+app, metrics = fn.app, fn.metrics
 
 
 @app.post("/registrations/<registration_id>/nik")
-@tracer.capture_method(capture_response=False)
 def submit_nik(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)
     body = fn.body(NikBody)
