@@ -20,7 +20,7 @@ def test_health(api: Api):
 
 
 def test_full_flow_register_verify_status_login(api: Api):
-    person = api.new_person(email="  Budi.Santoso+%s@Example.COM " % uuid.uuid4().hex[:6])
+    person = api.new_person(email=f"  Budi.Santoso+{uuid.uuid4().hex[:6]}@Example.COM ")
     r = api.register(person)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -147,7 +147,7 @@ def test_wrong_codes_then_locked_then_resend_cooldown(api: Api):
 
 
 def test_code_validation_unknown_id_and_already_verified(api: Api):
-    person, rid, _ = api.verified_person()
+    _, rid, _ = api.verified_person()
     assert_problem(api.call("POST", f"/registrations/{rid}/email-verification", json={"code": "12ab56"}), 422)
     assert_problem(api.call("POST", f"/registrations/{rid}/email-verification", json={"code": "123456"}),
                    409, "already-verified")
@@ -162,8 +162,8 @@ def test_login_errors(api: Api):
     api.register(person)
     assert_problem(api.call("POST", "/sessions", json={"email": person["email"], "password": person["password"]}),
                    403, "email-not-verified")
-    unknown = assert_problem(api.call("POST", "/sessions", json={"email": "ghost-%s@example.com" % uuid.uuid4().hex,
-                                                                  "password": "whatever-123"}), 401, "invalid-credentials")
+    ghost = {"email": f"ghost-{uuid.uuid4().hex}@example.com", "password": "whatever-123"}
+    unknown = assert_problem(api.call("POST", "/sessions", json=ghost), 401, "invalid-credentials")
     person2, _, _ = api.verified_person()
     wrong = assert_problem(api.call("POST", "/sessions", json={"email": person2["email"], "password": "wrong-pass-1"}),
                            401, "invalid-credentials")
@@ -177,7 +177,7 @@ def test_login_errors(api: Api):
 
 def test_status_requires_own_token(api: Api):
     _, rid, token = api.verified_person()
-    _, other_rid, other_token = api.verified_person()
+    _, _, other_token = api.verified_person()
     assert_problem(api.call("GET", f"/registrations/{rid}"), 401)
     assert_problem(api.call("GET", f"/registrations/{rid}", token="garbage.token.value"), 401)
     assert_problem(api.call("GET", f"/registrations/{rid}", token=other_token), 404)

@@ -94,7 +94,7 @@ def test_identical_resubmission_while_pending_is_idempotent_other_is_conflict(wo
 
 
 def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):
-    _, store, person, submit, _, _ = world
+    _, _, person, submit, _, _ = world
     rids = [person(i) for i in range(6)]
     results: list[str] = []
 
