@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in functions:
         run(FUNCTION.format(src=str(ROOT / "src"), fn=str(ROOT / "functions" / name),
                             client=FIRST_CLIENT.get(name, "dynamodb")))
-    rows = []
+    rows: list[dict[str, Any]] = []
     baseline = [run(BASELINE) for _ in range(args.runs)]
     base = statistics.median(baseline)
     for name in functions:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.client import Api
+from tests.e2e.people import write_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,8 +86,18 @@ class LocalStack:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    s = LocalStack({"BREAKER_COOLDOWN_S": "3", "PRAKERJA_REGISTRY_LATENCY_MS": "0"})
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    fixture = write_fixture(tmp_path_factory.mktemp("registry") / "people.jsonl")
+    s = LocalStack({
+        "PRAKERJA_REGISTRY_FIXTURE": str(fixture),
+        "PRAKERJA_REGISTRY_LATENCY_MS": "0",
+        # Shorter waits than production so the fault tests finish in CI time.
+        "BREAKER_COOLDOWN_S": "3",
+        "NIK_BACKOFF_BASE_S": "1",
+        "NIK_BACKOFF_CAP_S": "4",
+        "REGISTRY_TIMEOUT_S": "1",
+        "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
+    })
     s.start()
     yield s
     s.stop()
