@@ -217,11 +217,12 @@ class RegistryGate:
         self._max_wait_s = max_wait_s
 
     def admit(self) -> None:
+        # The rate slot first: a probe claimed on the breaker must not then wait on the cap.
+        if not resilience.acquire_slot(self._rate, self._clock, self._max_rps, self._max_wait_s):
+            raise Deferred(1.0)
         decision = resilience.admit(self._breaker, self._clock.now(), self._config)
         if not decision.allowed:
             raise Deferred(decision.retry_after_s)
-        if not resilience.acquire_slot(self._rate, self._clock, self._max_rps, self._max_wait_s):
-            raise Deferred(1.0)
 
     def succeeded(self) -> None:
         resilience.record(self._breaker, self._clock.now(), True, self._config)
