@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -94,3 +97,15 @@ def assert_problem(r: requests.Response, status: int, slug: str | None = None) -
     if slug:
         assert body["type"] == slug, body
     return body
+
+
+def run_cli(aws_port: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `prakerja` operations CLI against the local stack whose moto listens on aws_port."""
+    env = {**os.environ, "PRAKERJA_AWS_PORT": str(aws_port)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def create_batch(aws_port: int, batch_id: str, name: str, seats: int) -> subprocess.CompletedProcess[str]:
+    return run_cli(aws_port, "batch", "create", "--id", batch_id, "--name", name, "--seats", str(seats))

@@ -2,87 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from infra.launcher import LocalStack
 from tests.e2e.client import Api
 from tests.e2e.people import write_fixture
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LocalStack:
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
-        self.port, self.aws_port, self.registry_port = free_port(), free_port(), free_port()
-        self.env = {
-            **os.environ,
-            "PRAKERJA_PORT": str(self.port),
-            "PRAKERJA_AWS_PORT": str(self.aws_port),
-            "PRAKERJA_REGISTRY_PORT": str(self.registry_port),
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        self.env.pop("AWS_ENDPOINT_URL", None)
-        self.proc: subprocess.Popen[str] | None = None
-        self.output: list[str] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def registry_url(self) -> str:
-        return f"http://127.0.0.1:{self.registry_port}"
-
-    @property
-    def aws_url(self) -> str:
-        return f"http://127.0.0.1:{self.aws_port}"
-
-    def start(self, timeout_s: float = 90) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=self.env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert self.proc and self.proc.stdout
-            for line in self.proc.stdout:
-                self.output.append(line)
-                if len(self.output) > 5000:
-                    del self.output[:1000]
-                if line.strip() == "READY":
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + timeout_s
-        while not ready.wait(0.2):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("local stack did not start:\n" + "".join(self.output[-80:]))
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="session")

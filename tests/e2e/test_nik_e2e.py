@@ -41,7 +41,8 @@ def test_verified_flow_and_result_email(api: Api):
 def test_name_is_matched_case_and_space_insensitively(api: Api):
     person = next_person()
     _, rid, token = api.verified_person()
-    assert submit(api, rid, token, person, full_name="  " + person["full_name"].upper().replace(" ", "   ")).status_code == 202
+    shouted = "  " + person["full_name"].upper().replace(" ", "   ")
+    assert submit(api, rid, token, person, full_name=shouted).status_code == 202
     assert api.wait_status(rid, token, "nik_status", {"VERIFIED", "REJECTED"})["nik_status"] == "VERIFIED"
 
 
@@ -81,7 +82,7 @@ def test_structural_typos_are_422_at_once(api: Api, change, field):
 
 
 def test_auth_comes_before_validation(api: Api):
-    _, rid, token = api.verified_person()
+    _, rid, _ = api.verified_person()
     _, _, other = api.verified_person()
     assert_problem(api.call("POST", f"/registrations/{rid}/nik", json={"nik": "x"}), 401)
     assert_problem(api.call("POST", f"/registrations/{rid}/nik", token=other, json=next_person()), 404)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import os
-import subprocess
-import sys
 import uuid
 
 import boto3
 import pytest
 import requests
 
-from tests.e2e.client import Api, assert_problem
+from tests.e2e.client import Api, assert_problem, create_batch
 from tests.e2e.people import next_person
 from tests.imagegen import make_jpeg, make_png
 
@@ -34,11 +31,6 @@ def s3(stack):  # type: ignore[no-untyped-def]
                         aws_access_key_id="x", aws_secret_access_key="x")
 
 
-def cli(stack, *args: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "PRAKERJA_AWS_PORT": str(stack.aws_port)}
-    env.pop("AWS_ENDPOINT_URL", None)
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
 
 
 def test_good_photo_is_accepted_and_a_new_one_replaces_it(api: Api, stack):
@@ -72,7 +64,8 @@ def test_bad_photos_are_rejected_and_deleted(api: Api, stack, content, ctype, re
 
 def test_photo_request_validation(api: Api):
     _, rid, token = api.verified_person()
-    assert_problem(api.call("POST", f"/registrations/{rid}/photo", token=token, json={"content_type": "image/gif"}), 422)
+    gif = api.call("POST", f"/registrations/{rid}/photo", token=token, json={"content_type": "image/gif"})
+    assert_problem(gif, 422)
     assert_problem(api.call("POST", f"/registrations/{rid}/photo", json={"content_type": "image/png"}), 401)
 
 
@@ -88,9 +81,9 @@ def eligible(api: Api) -> tuple[str, str]:
 
 def test_batch_join_rules(api: Api, stack):
     batch = f"b-{uuid.uuid4().hex[:8]}"
-    created = cli(stack, "batch", "create", "--id", batch, "--name", "Gelombang Uji", "--seats", "3")
+    created = create_batch(stack.aws_port, batch, "Gelombang Uji", 3)
     assert created.returncode == 0, created.stderr
-    assert cli(stack, "batch", "create", "--id", batch, "--name", "Gelombang Uji", "--seats", "3").returncode == 0
+    assert create_batch(stack.aws_port, batch, "Gelombang Uji", 3).returncode == 0
     listed = {b["batch_id"]: b for b in api.call("GET", "/batches").json()["batches"]}
     assert listed[batch] == {"batch_id": batch, "name": "Gelombang Uji", "seats_total": 3, "seats_left": 3}
 
@@ -106,7 +99,7 @@ def test_batch_join_rules(api: Api, stack):
     again = api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": batch})
     assert again.status_code == 200
     other = f"o-{uuid.uuid4().hex[:8]}"
-    assert cli(stack, "batch", "create", "--id", other, "--name", "Lain", "--seats", "5").returncode == 0
+    assert create_batch(stack.aws_port, other, "Lain", 5).returncode == 0
     assert_problem(api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": other}),
                    409, "already-joined")
     s = api.status(rid, token)
@@ -118,7 +111,7 @@ def test_batch_join_rules(api: Api, stack):
 @pytest.mark.slow
 def test_more_people_than_seats_join_at_once_exactly_seats_win(api: Api, stack):
     batch = f"hot-{uuid.uuid4().hex[:8]}"
-    assert cli(stack, "batch", "create", "--id", batch, "--name", "Rebutan", "--seats", "4").returncode == 0
+    assert create_batch(stack.aws_port, batch, "Rebutan", 4).returncode == 0
     with cf.ThreadPoolExecutor(4) as pool:
         people = list(pool.map(lambda _: eligible(api), range(10)))
     with cf.ThreadPoolExecutor(10) as pool:
