@@ -72,7 +72,7 @@ EVENT_PROPERTIES = {
                  "TumblingWindowInSeconds"},
 }
 
-WORK_QUEUES = {"EmailQueue": ("EmailDLQ", 5), "NikQueue": ("NikDLQ", 8), "PhotoQueue": ("PhotoDLQ", 5)}
+WORK_QUEUES = {"EmailQueue": ("EmailDLQ", 5), "NikQueue": ("NikDLQ", 12), "PhotoQueue": ("PhotoDLQ", 5)}
 DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ"}
 
 READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction"}
