@@ -7,10 +7,10 @@ from prakerja.http.schemas import SessionBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("create_session")
-app, metrics = fn.app, fn.metrics
+metrics = fn.metrics
 
 
-@app.post("/sessions")
+@fn.route("POST", "/sessions")
 def create_session():  # type: ignore[no-untyped-def]
     body = fn.body(SessionBody)
     session = registration_service().login(body.email, body.password)

@@ -3,10 +3,9 @@
 from prakerja.http.api import ApiFunction, json_response
 
 fn = ApiFunction("health")
-app = fn.app
 
 
-@app.get("/health")
+@fn.route("GET", "/health")
 def health():  # type: ignore[no-untyped-def]
     return json_response(200, {"status": "ok"})
 

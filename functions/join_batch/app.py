@@ -8,10 +8,10 @@ from prakerja.http.schemas import JoinBatchBody
 from prakerja.runtime import keys
 
 fn = ApiFunction("join_batch")
-app, logger, metrics, tracer = fn.app, fn.logger, fn.metrics, fn.tracer
+logger, metrics, tracer = fn.logger, fn.metrics, fn.tracer
 
 
-@app.post("/registrations/<registration_id>/batch")
+@fn.route("POST", "/registrations/{id}/batch")
 def join_batch(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)  # before the body is even looked at
     body = fn.body(JoinBatchBody)

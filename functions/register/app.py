@@ -8,10 +8,10 @@ from prakerja.http.schemas import RegisterBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("register")
-app, metrics = fn.app, fn.metrics
+metrics = fn.metrics
 
 
-@app.post("/registrations")
+@fn.route("POST", "/registrations")
 def register():  # type: ignore[no-untyped-def]
     idempotency_key = fn.header("Idempotency-Key")
     body = fn.body(RegisterBody)

@@ -6,10 +6,10 @@ from prakerja.http.api import ApiFunction, json_response, require_registration_i
 from prakerja.services import registration_service
 
 fn = ApiFunction("resend_code")
-app, metrics = fn.app, fn.metrics
+metrics = fn.metrics
 
 
-@app.post("/registrations/<registration_id>/email-verification/resend")
+@fn.route("POST", "/registrations/{id}/email-verification/resend")
 def resend_code(registration_id: str):  # type: ignore[no-untyped-def]
     require_registration_id(registration_id)
     registration_service().resend_code(registration_id)

@@ -6,10 +6,9 @@ from prakerja.runtime import keys
 from prakerja.services import photo_service
 
 fn = ApiFunction("upload_photo")
-app = fn.app
 
 
-@app.post("/registrations/<registration_id>/photo")
+@fn.route("POST", "/registrations/{id}/photo")
 def upload_photo(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)
     body = fn.body(PhotoBody)

@@ -7,10 +7,10 @@ from prakerja.http.schemas import CodeBody
 from prakerja.services import registration_service
 
 fn = ApiFunction("verify_email")
-app, metrics = fn.app, fn.metrics
+metrics = fn.metrics
 
 
-@app.post("/registrations/<registration_id>/email-verification")
+@fn.route("POST", "/registrations/{id}/email-verification")
 def verify_email(registration_id: str):  # type: ignore[no-untyped-def]
     require_registration_id(registration_id)
     body = fn.body(CodeBody)

@@ -9,10 +9,10 @@ from prakerja.runtime import keys
 from prakerja.services import nik_submission_service
 
 fn = ApiFunction("verify_nik")
-app, metrics = fn.app, fn.metrics
+metrics = fn.metrics
 
 
-@app.post("/registrations/<registration_id>/nik")
+@fn.route("POST", "/registrations/{id}/nik")
 def submit_nik(registration_id: str):  # type: ignore[no-untyped-def]
     fn.authenticate(registration_id, keys().token)
     body = fn.body(NikBody)

@@ -10,5 +10,7 @@ NAMESPACE = "Prakerja"
 def observability(service: str) -> tuple[Logger, Metrics, Tracer]:
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
-    tracer = Tracer(service=service)
+    # Patch only what we call (AWS SDK, stdlib HTTP for the registry): patching every library
+    # X-Ray supports would import them all on each cold start.
+    tracer = Tracer(service=service, patch_modules=("botocore", "httplib"))
     return logger, metrics, tracer

@@ -1,17 +1,29 @@
-"""HTTP glue shared by every API function: resolver, error mapping, body parsing, bearer auth.
+"""HTTP glue shared by every API function: routing of its one route, error mapping, body parsing,
+bearer auth.
 
-A handler module does:  fn = ApiFunction("register"); @fn.app.post(...) ...; handler = fn.handler
+Each API Lambda serves exactly one route, so a full router is not needed: this keeps the
+import cost off the cold start and holds the current request in a context variable (safe when
+several requests run at once in one process, as on the local stack).
+
+    fn = ApiFunction("register")
+
+    @fn.route("POST", "/registrations")
+    def register() -> Response: ...
+
+    handler = fn.handler
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
@@ -26,39 +38,91 @@ MAX_BODY_BYTES = 16 * 1024
 _REGISTRATION_ID = re.compile(r"^[0-9a-f]{32}$")
 M = TypeVar("M", bound=BaseModel)
 
-CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Authorization", "Idempotency-Key"],
-                  expose_headers=["Retry-After"], max_age=600)
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: str
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def to_proxy(self) -> dict[str, Any]:
+        headers = {"Content-Type": self.content_type, **CORS_HEADERS, **self.headers}
+        return {"statusCode": self.status, "headers": headers, "body": self.body, "isBase64Encoded": False}
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
+    return Response(status, json.dumps(body, separators=(",", ":")), headers=headers or {})
 
 
-def problem_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> Response:
-    return Response(status_code=status, content_type=problems.PROBLEM_CONTENT_TYPE,
-                    body=problems.render(status, body), headers=headers)
+def problem_response(status: int, body: dict[str, Any], headers: Mapping[str, str]) -> Response:
+    return Response(status, problems.render(status, body), problems.PROBLEM_CONTENT_TYPE, headers)
+
+
+class Request:
+    """The parts of an API Gateway REST proxy event a handler reads."""
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+        self.headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        self.path_parameters: dict[str, str] = dict(event.get("pathParameters") or {})
+
+    def body_text(self) -> str:
+        body = self.event.get("body") or ""
+        if self.event.get("isBase64Encoded"):
+            try:
+                body = base64.b64decode(body).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                raise errors.ValidationFailed([FieldProblem("body", "must be UTF-8 JSON")]) from None
+        if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+        return str(body)
+
+
+_current: ContextVar[Request] = ContextVar("prakerja_request")
+Route = Callable[..., Response]
 
 
 class ApiFunction:
-    """One API Lambda: Powertools resolver + observability + the shared error mapping."""
+    """One API Lambda: its route, Powertools observability and the shared error mapping."""
 
     def __init__(self, service: str) -> None:
         self.logger, self.metrics, self.tracer = observability(service)
-        self.app = APIGatewayRestResolver(cors=CORS)
-        self.app.exception_handler(errors.DomainError)(self._on_domain_error)
-        self.app.exception_handler(Exception)(self._on_unexpected)
+        self._route: Route | None = None
+        self._param_names: tuple[str, ...] = ()
         self.handler = self._build_handler()
 
-    def _on_domain_error(self, exc: errors.DomainError) -> Response:
-        status, body, headers = problems.from_domain(exc)
-        self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
-        return problem_response(status, body, headers)
+    def route(self, method: str, resource: str) -> Callable[[Route], Route]:
+        """Register the function's one route; its `{name}` path parameters arrive as positional arguments."""
 
-    def _on_unexpected(self, exc: Exception) -> Response:
-        self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
-        status, body, headers = problems.internal_error()
-        return problem_response(status, body, headers)
+        def register(fn: Route) -> Route:
+            self._route = fn
+            self._param_names = tuple(re.findall(r"{(\w+)}", resource))
+            self.method, self.resource = method, resource
+            return fn
+
+        return register
+
+    def _dispatch(self, event: Mapping[str, Any]) -> Response:
+        request = Request(event)
+        token = _current.set(request)
+        try:
+            if self._route is None:
+                raise errors.NotFound("No such route.")
+            params = request.path_parameters
+            return self._route(*(params.get(name) or "" for name in self._param_names))
+        except errors.DomainError as exc:
+            status, body, headers = problems.from_domain(exc)
+            self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
+            return problem_response(status, body, headers)
+        except Exception as exc:
+            self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
+            status, body, headers = problems.internal_error()
+            return problem_response(status, body, headers)
+        finally:
+            _current.reset(token)
 
     def _build_handler(self) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
         @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
@@ -66,24 +130,17 @@ class ApiFunction:
         @self.tracer.capture_lambda_handler(capture_response=False)
         @self.metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            return self.app.resolve(event, context)
+            return self._dispatch(event).to_proxy()
 
         return handler
 
-    # -- request helpers ---------------------------------------------------------------------------
-    def raw_body(self) -> str:
-        event = self.app.current_event
-        body = event.body or ""
-        if event.is_base64_encoded:
-            import base64
+    # -- request helpers (for the request being handled) -----------------------------------------
+    @staticmethod
+    def request() -> Request:
+        return _current.get()
 
-            try:
-                body = base64.b64decode(body).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                raise errors.ValidationFailed([FieldProblem("body", "must be UTF-8 JSON")]) from None
-        if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-        return body
+    def raw_body(self) -> str:
+        return self.request().body_text()
 
     def body(self, model: type[M]) -> M:
         raw = self.raw_body()
@@ -100,16 +157,15 @@ class ApiFunction:
 
     def body_hash(self) -> str:
         """A hash of the body's JSON value (key order and whitespace do not matter)."""
+        raw = self.raw_body()
         try:
-            canonical = json.dumps(json.loads(self.raw_body() or "null"), sort_keys=True,
-                                   separators=(",", ":"))
+            canonical = json.dumps(json.loads(raw or "null"), sort_keys=True, separators=(",", ":"))
         except ValueError:
-            canonical = self.raw_body()
+            canonical = raw
         return sha256_hex(canonical)
 
     def header(self, name: str) -> str | None:
-        value = self.app.current_event.headers.get(name)
-        return value if value is None else str(value)
+        return self.request().headers.get(name.lower())
 
     def authenticate(self, registration_id: str, token_key: bytes) -> TokenClaims:
         """401 without a valid token; 404 when the token belongs to someone else."""
