@@ -72,6 +72,9 @@ class LocalStack:
                 raise RuntimeError("local stack did not start:\n" + "".join(self.output[-80:]))
 
     def stop(self) -> None:
+        log = os.environ.get("PRAKERJA_STACK_LOG")
+        if log:
+            Path(log).write_text("".join(self.output))
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

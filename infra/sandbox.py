@@ -76,6 +76,9 @@ def reset_caches() -> None:
 def sandbox(**overrides: str) -> Iterator[Sandbox]:
     from moto import mock_aws
 
+    from infra.local import moto_fixes
+
+    moto_fixes.apply()
     env = {
         "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "TABLE_NAME": "prakerja-sandbox", "PHOTO_BUCKET": "prakerja-sandbox-photos",

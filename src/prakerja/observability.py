@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+# A worker batch that changed no funnel step has no metric to publish: that is normal, not news.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 NAMESPACE = "Prakerja"
 
