@@ -1,0 +1,1 @@
+"""Local stack, registry stand-in, benchmarks and the operations CLI (never deployed)."""
