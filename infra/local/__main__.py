@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
 from pathlib import Path
 from types import FrameType
 
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="debug logging (skipped resources, pollers)")
     args = parser.parse_args(argv)
     logs.configure(10 if args.debug else 20)
+    # Powertools warns on every invocation that publishes no metric; locally that is only noise.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     try:
         settings = LocalSettings.from_env(template=args.template)
     except SettingsError as exc:
@@ -43,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         stack.stop()
         raise
-    print(stack.banner(), flush=True)
-    print("READY", flush=True)
+    if not stopping.is_set():
+        print(stack.banner(), flush=True)
+        print("READY", flush=True)
     stopping.wait()
     sys.stderr.write("local stack: stopping\n")
     stack.stop()

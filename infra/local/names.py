@@ -96,15 +96,22 @@ def _is_fifo(props: dict[str, Any]) -> bool:
 def local_resource_names(template_path: str | Path = DEFAULT_TEMPLATE, *, aws_port: int | None = None,
                          region: str | None = None) -> dict[str, dict[str, str]]:
     """logical id -> {"name", and "url" (queues) / "arn" where computable} for the template's tables,
-    queues, buckets, functions and secrets. No AWS call; ports/region default to the environment."""
+    queues, buckets, functions and secrets (those the template's Conditions create locally).
+    No AWS call; port and region default to the environment, like the running stack's."""
+    from infra.local.intrinsics import Resolver
+    from infra.local.overrides import parameter_values
+    from infra.local.provision import ResourceValues
     from infra.local.template import load_template
 
     port = aws_port if aws_port is not None else aws_port_from_env()
     where = region or region_from_env()
+    template = load_template(Path(template_path))
+    resolver = Resolver(template, parameter_values(template.parameters, DEFAULT_REGISTRY_PORT),
+                        ResourceValues(template, where, port).lookup, region=where)
     result: dict[str, dict[str, str]] = {}
-    for logical_id, resource in load_template(Path(template_path)).resources.items():
+    for logical_id, resource in template.resources.items():
         attrs = static_attributes(logical_id, resource, where, port)
-        if "name" not in attrs:
+        if "name" not in attrs or not resolver.included(resource):
             continue
         entry = {"name": attrs["name"]}
         if "QueueUrl" in attrs:

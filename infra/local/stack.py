@@ -49,15 +49,16 @@ class LocalStack:
         self.gateway: GatewayServer | None = None
         self.pollers: list[SqsPoller | StreamPoller] = []
         self.environment: dict[str, str] = {}
+        self.stage = overrides.LOCAL_STAGE
         self._clients: dict[str, Any] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
+        template = self.template = load_template(self.settings.template)  # fails before anything runs
         self._prepare_process_environment()
         self.registry.start()
         self.moto.start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.url
-        template = self.template = load_template(self.settings.template)
         parameters = overrides.parameter_values(template.parameters, self.settings.registry_port)
         self.values = ResourceValues(template, self.settings.region, self.moto.port)
         resolver = Resolver(template, parameters, self.values.lookup, region=self.settings.region)
@@ -116,6 +117,7 @@ class LocalStack:
 
     def _start_gateway(self, template: Template, resolver: Resolver, parameters: Mapping[str, str]) -> None:
         apis = api_settings(template, resolver, parameters.get("Stage") or overrides.LOCAL_STAGE)
+        self.stage = apis[None].stage
         gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
@@ -145,7 +147,8 @@ class LocalStack:
         return {str(v["Arn"]): str(v["QueueUrl"]) for v in created.values() if "QueueUrl" in v}
 
     def _sender(self, url: str) -> Any:
-        return lambda body: self.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+        sqs = self.client("sqs")  # created here, on the main thread
+        return lambda body: sqs.send_message(QueueUrl=url, MessageBody=body)
 
     def _invoker(self, function: str) -> Any:
         return lambda event: self.invoke(function, event)
@@ -158,8 +161,7 @@ class LocalStack:
         gateway = self.gateway.url if self.gateway else "-"
         lines = [
             f"prakerja local stack ({LOCAL_STACK_NAME}) from {_relative(self.settings.template)}",
-            f"  API gateway       {gateway}   (REST proxy events; stage "
-            f"{self.environment.get('STAGE', overrides.LOCAL_STAGE)})",
+            f"  API gateway       {gateway}   (REST proxy events, stage {self.stage})",
             f"  mailbox           {gateway}{MAILBOX_PATH}?to=<email>",
             f"  AWS (moto)        {self.moto.url}   region {self.settings.region}, account {ACCOUNT_ID}"
             f"   (export AWS_ENDPOINT_URL={self.moto.url})",

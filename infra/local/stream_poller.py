@@ -193,8 +193,10 @@ class StreamPoller:
             self._shards.setdefault(shard["ShardId"], ShardState(shard["ShardId"]))
 
     def _fetch(self, shard: ShardState) -> bool:
-        # A fresh iterator for every read: moto replaces a table object (and its stream shard) when it
-        # rolls back a cancelled transaction, so a chained NextShardIterator would go stale for ever.
+        # A fresh iterator for every read (from the last sequence number seen): a chained NextShardIterator
+        # is bound to one moto StreamShard object, and moto swaps that object when it restores a table
+        # (a cancelled transaction; moto_fixes.py patches that case). One extra request per poll buys
+        # immunity to any such swap.
         iterator = self._iterator(shard)
         response = self._streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
         if self._forget is not None:

@@ -23,6 +23,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "NIK_BACKOFF_CAP_S": "4",
         "REGISTRY_TIMEOUT_S": "1",
         "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
+        "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
     })
     s.start()
     yield s
