@@ -12,6 +12,9 @@ $(STAMP): requirements/dev.txt src/requirements.txt pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@# The operations CLI on PATH too, where this machine lets us (a developer or CI machine as root).
+	@if [ -w /usr/local/bin ] && [ ! -e /usr/local/bin/prakerja -o -L /usr/local/bin/prakerja ]; then \
+		ln -sf "$(CURDIR)/$(VENV)/bin/prakerja" /usr/local/bin/prakerja; fi
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 install: $(STAMP)
