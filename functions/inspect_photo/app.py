@@ -40,6 +40,8 @@ def inspect_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    processor = BatchProcessor(event_type=EventType.SQS)  # per invocation: it holds batch state
+    # Per invocation (it holds batch state). A batch whose every record must wait is a normal
+    # partial-failure answer, not a function error (which would page operators).
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=inspect_record, processor=processor,
                                     context=context)

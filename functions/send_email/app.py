@@ -54,6 +54,7 @@ def send_one(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # One processor per invocation: it keeps per-batch state (the local stack runs handlers in threads).
-    processor = BatchProcessor(event_type=EventType.SQS)
+    # Per invocation (it holds batch state). A batch whose every record must wait is a normal
+    # partial-failure answer, not a function error (which would page operators).
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(event=event, record_handler=send_one, processor=processor, context=context)
