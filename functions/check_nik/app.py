@@ -11,19 +11,17 @@
 import json
 import math
 import random
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prakerja.config import get_settings
 from prakerja.domain.nik_service import Deferred, Transient
 from prakerja.domain.resilience import backoff_delay
 from prakerja.observability import observability
 from prakerja.services import nik_check_service, nik_queue
+from prakerja.workers import sqs_worker
 
 logger, metrics, tracer = observability("check_nik")
 _METRICS = {"VERIFIED": "NikVerified", "REJECTED": "NikRejected"}
@@ -70,12 +68,4 @@ def _retry_later(record: SQSRecord, attempt: int, hint_s: float | None) -> NoRet
     raise RetryLater()
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # Per invocation (it holds batch state). A batch whose every record must wait is a normal
-    # partial-failure answer, not a function error (which would page operators).
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=check_record, processor=processor,
-                                    context=context)
+handler = sqs_worker(logger, metrics, tracer, check_record)

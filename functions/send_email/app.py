@@ -2,13 +2,9 @@
 
 import json
 from functools import lru_cache
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from prakerja.adapters.dynamodb import DynamoRegistrationStore
 from prakerja.adapters.email import PermanentEmailFailure, SesMailer
@@ -16,6 +12,7 @@ from prakerja.config import get_settings
 from prakerja.domain.mail import render
 from prakerja.observability import observability
 from prakerja.runtime import aws_client, keys
+from prakerja.workers import sqs_worker
 
 logger, metrics, tracer = observability("send_email")
 
@@ -50,11 +47,4 @@ def send_one(record: SQSRecord) -> None:
     metrics.add_metric(name="EmailSent", unit=MetricUnit.Count, value=1)
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    # Per invocation (it holds batch state). A batch whose every record must wait is a normal
-    # partial-failure answer, not a function error (which would page operators).
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=send_one, processor=processor, context=context)
+handler = sqs_worker(logger, metrics, tracer, send_one)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,21 +12,27 @@ from tests.e2e.client import Api
 from tests.e2e.people import write_fixture
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    fixture = write_fixture(tmp_path_factory.mktemp("registry") / "people.jsonl")
-    s = LocalStack({
-        "PRAKERJA_REGISTRY_FIXTURE": str(fixture),
+def started_stack(fixture_dir: Path, **timings: str) -> LocalStack:
+    """A local stack on free ports with synthetic registry people and shorter fault timings than
+    production, so the fault tests finish in CI time."""
+    env = {
+        "PRAKERJA_REGISTRY_FIXTURE": str(write_fixture(fixture_dir / "people.jsonl")),
         "PRAKERJA_REGISTRY_LATENCY_MS": "0",
-        # Shorter waits than production so the fault tests finish in CI time.
         "BREAKER_COOLDOWN_S": "3",
         "NIK_BACKOFF_BASE_S": "1",
         "NIK_BACKOFF_CAP_S": "4",
-        "REGISTRY_TIMEOUT_S": "1",
         "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
         "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
-    })
-    s.start()
+        **timings,
+    }
+    stack = LocalStack(env)
+    stack.start()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    s = started_stack(tmp_path_factory.mktemp("registry"))
     yield s
     s.stop()
 

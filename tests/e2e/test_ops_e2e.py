@@ -13,7 +13,8 @@ import requests
 
 from infra.launcher import LocalStack
 from tests.e2e.client import Api, create_batch, run_cli
-from tests.e2e.people import next_person, write_fixture
+from tests.e2e.conftest import started_stack
+from tests.e2e.people import next_person
 from tests.imagegen import make_jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -21,17 +22,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    fixture = write_fixture(Path(tmp_path_factory.mktemp("ops")) / "people.jsonl")
-    s = LocalStack({
-        "PRAKERJA_REGISTRY_FIXTURE": str(fixture),
-        "BREAKER_COOLDOWN_S": "1",
-        "NIK_BACKOFF_BASE_S": "1",
-        "NIK_BACKOFF_CAP_S": "1",
-        "NIK_MAX_DEFERRALS": "0",
-        "REGISTRY_TIMEOUT_S": "1",
-        "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
-    })
-    s.start()
+    s = started_stack(Path(tmp_path_factory.mktemp("ops")), BREAKER_COOLDOWN_S="1", NIK_BACKOFF_CAP_S="1",
+                      NIK_MAX_DEFERRALS="0")
     yield s
     s.stop()
 
