@@ -23,7 +23,7 @@ from prakerja.observability import observability
 from prakerja.services import nik_check_service, nik_queue
 from prakerja.workers import sqs_worker
 
-logger, metrics, tracer = observability("check_nik")
+logger, metrics, tracer = observability("check_nik", traced=("botocore", "httplib"))  # + registry calls
 _METRICS = {"VERIFIED": "NikVerified", "REJECTED": "NikRejected"}
 
 

@@ -12,10 +12,10 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 NAMESPACE = "Prakerja"
 
 
-def observability(service: str) -> tuple[Logger, Metrics, Tracer]:
+def observability(service: str, *, traced: tuple[str, ...] = ("botocore",)) -> tuple[Logger, Metrics, Tracer]:
+    """`traced`: the libraries X-Ray patches for subsegments. Only what the function calls:
+    patching every library X-Ray supports would import them all on each cold start."""
     logger = Logger(service=service)
     metrics = Metrics(namespace=NAMESPACE, service=service)
-    # Patch only what we call (AWS SDK, stdlib HTTP for the registry): patching every library
-    # X-Ray supports would import them all on each cold start.
-    tracer = Tracer(service=service, patch_modules=("botocore", "httplib"))
+    tracer = Tracer(service=service, patch_modules=traced)
     return logger, metrics, tracer
