@@ -25,7 +25,8 @@ from infra.launcher import LocalStack
 def person(i: int) -> dict[str, Any]:
     """A structurally valid synthetic person (Jawa Barat / Kab. Bogor, born 1990-07-<day>, male)."""
     day = 1 + i % 28
-    return {"nik": f"320101{day:02d}0790{i:04d}", "full_name": f"Warga Bench {i}",
+    suffix = chr(65 + i % 26) + chr(65 + (i // 26) % 26)
+    return {"nik": f"320101{day:02d}0790{i:04d}", "full_name": f"Warga Bench {suffix}",
             "birth_date": f"1990-07-{day:02d}", "gender": "M"}
 
 
@@ -76,7 +77,9 @@ def measure(d: Driver, rate: float, submissions: int, offset: int) -> dict[str, 
     d.admin("POST", "/_admin/stats/reset")
     started = time.monotonic()
     for i, (rid, token) in enumerate(accounts, start=offset + 1):
-        d.http.post(f"{d.api}/registrations/{rid}/nik", json=person(i), headers={"Authorization": f"Bearer {token}"})
+        r = d.http.post(f"{d.api}/registrations/{rid}/nik", json=person(i), headers={"Authorization": f"Bearer {token}"})
+        if r.status_code != 202:
+            raise SystemExit(f"NIK submission refused: {r.status_code} {r.text}")
     outcome: list[str] = []
     while time.monotonic() - started < 600:
         outcome = [d.http.get(f"{d.api}/registrations/{rid}", headers={"Authorization": f"Bearer {t}"})

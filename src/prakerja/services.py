@@ -8,8 +8,8 @@ from prakerja.adapters.dynamodb import (
     DynamoBreakerStore,
     DynamoNikStore,
     DynamoPhotoStore,
-    DynamoRateWindowStore,
-    DynamoRegistrationStore,
+        DynamoRegistrationStore,
+    DynamoSlotStore,
 )
 from prakerja.adapters.kms import KmsNikCipher
 from prakerja.adapters.queue import SqsQueue
@@ -59,7 +59,7 @@ def nik_check_service() -> NikCheckService:
     settings = get_settings()
     ddb, table = aws_client("dynamodb"), settings.require("table_name")
     gate = RegistryGate(
-        DynamoBreakerStore(ddb, table), DynamoRateWindowStore(ddb, table), SystemClock(),
+        DynamoBreakerStore(ddb, table), DynamoSlotStore(ddb, table), SystemClock(),
         BreakerConfig(failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s,
                       probe_lease_s=max(settings.registry_timeout_s * 3, 5.0)),
         settings.registry_max_rps,

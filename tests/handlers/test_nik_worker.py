@@ -128,3 +128,13 @@ def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(bo
     assert registry.stats.calls == 0
     assert status(rid, token)["nik_status"] == "PENDING"
     assert json.loads(message["Body"])["registration_id"] == rid
+
+
+def test_slot_store_hands_out_each_slot_once_and_skips_past_ones(box):
+    from prakerja.adapters.dynamodb import DynamoSlotStore
+
+    store = DynamoSlotStore(box.client("dynamodb"), box.env["TABLE_NAME"])
+    assert [store.take(100, 4) for _ in range(5)] == [0, 1, 2, 3, None]
+    assert store.take(101, 4, min_index=2) == 2  # slots 0 and 1 of second 101 already started
+    assert store.take(101, 4) == 3
+    assert store.take(101, 4) is None

@@ -415,15 +415,31 @@ class DynamoBreakerStore(DynamoTable):
         return True
 
 
-class DynamoRateWindowStore(DynamoTable):
-    """Per-second call counters: at most `cap` slots of one epoch second, across all workers."""
+class DynamoSlotStore(DynamoTable):
+    """Per-second call slots shared by every worker: at most `cap` slots of one epoch second."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, name: str = "registry") -> None:
         super().__init__(client, table_name)
         self._name = name
 
-    def try_acquire(self, second: int, cap: int) -> bool:
-        return bool(self._update_if(
-            key(f"RATE#{self._name}#{second}", "RATE"), "ADD calls :one SET expires_at = :exp",
-            "attribute_not_exists(calls) OR calls < :cap", {":one": 1, ":exp": second + 3600, ":cap": cap},
-        ))
+    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
+        if min_index >= cap:
+            return None
+        slot_key = key(f"RATE#{self._name}#{second}", "RATE")
+        values = {":one": 1, ":exp": second + 3600, ":cap": cap, ":min": min_index}
+        for _ in range(3):
+            # Usually: the next slot, if it has not started yet.
+            taken = self._update_if(slot_key, "ADD calls :one SET expires_at = :exp",
+                                    "calls >= :min AND calls < :cap", values, return_new=True)
+            if isinstance(taken, dict):
+                return int(taken["calls"]["N"]) - 1
+            # The counter is behind the clock (or new): jump it to the first slot still ahead.
+            jumped = self._update_if(slot_key, "SET calls = :next, expires_at = :exp",
+                                     "attribute_not_exists(calls) OR calls < :min",
+                                     {":next": min_index + 1, ":exp": second + 3600, ":min": min_index})
+            if jumped:
+                return min_index
+            current = self._get(slot_key)  # both refused: full, unless another caller raced us
+            if current is None or int(from_item(current).get("calls", 0)) >= cap:
+                return None
+        return None

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -185,8 +187,8 @@ class NikCheckService:
         reg = self._store.get(registration_id)
         if reg is None or reg.nik_status != "PENDING" or reg.nik_seq != seq or not reg.nik_ct:
             return "STALE"
-        self._gate.admit()
         details = json.loads(self._cipher.decrypt(reg.nik_ct, registration_id))
+        self._gate.admit()
         try:
             verdict = self._registry.check(details["nik"], details["full_name"],
                                            dt.date.fromisoformat(details["birth_date"]), details["gender"])
@@ -205,20 +207,23 @@ class NikCheckService:
 
 
 class RegistryGate:
-    """Gate over the shared circuit breaker and the per-second call cap (domain.resilience)."""
+    """Gate over the shared circuit breaker and the paced per-second call cap (domain.resilience)."""
 
-    def __init__(self, breaker: resilience.BreakerStore, rate: resilience.RateWindowStore, clock: Clock,
-                 config: resilience.BreakerConfig, max_rps: int, max_wait_s: float = 2.0) -> None:
+    def __init__(self, breaker: resilience.BreakerStore, slots: resilience.SlotStore, clock: Clock,
+                 config: resilience.BreakerConfig, max_rps: int, max_wait_s: float = 2.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._breaker = breaker
-        self._rate = rate
+        self._slots = slots
         self._clock = clock
         self._config = config
         self._max_rps = max_rps
         self._max_wait_s = max_wait_s
+        self._sleep = sleep
 
     def admit(self) -> None:
-        # The rate slot first: a probe claimed on the breaker must not then wait on the cap.
-        if not resilience.acquire_slot(self._rate, self._clock, self._max_rps, self._max_wait_s):
+        # The paced slot first (a slot's moment is when the call leaves), then the breaker: a probe
+        # claimed on the breaker must never wait on the cap.
+        if not resilience.paced_slot(self._slots, self._clock, self._max_rps, self._max_wait_s, self._sleep):
             raise Deferred(1.0)
         decision = resilience.admit(self._breaker, self._clock.now(), self._config)
         if not decision.allowed:

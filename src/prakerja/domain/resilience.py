@@ -286,3 +286,52 @@ def backoff_delay(attempt: int, base_s: float = 2, cap_s: int = 900,
     exponent = min(max(attempt, 1) - 1, 62)
     ceiling = min(float(cap_s), base_s * 2.0**exponent)
     return max(1, min(cap_s, math.ceil(rng() * ceiling)))
+
+
+# -- paced slots: evenly spaced calls under the cap ------------------------------------------------
+class SlotStore(Protocol):
+    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
+        """Atomically take the next free slot of epoch second `second` whose index is at least
+        `min_index` (slots before it are already in the past): its index, or None when none of
+        the `cap` slots is left."""
+
+
+class InMemorySlotStore:
+    """A `SlotStore` for tests and single-process use."""
+
+    def __init__(self) -> None:
+        self.next: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
+        with self._lock:
+            index = max(self.next.get(second, 0), min_index)
+            if index >= cap:
+                return None
+            self.next[second] = index + 1
+            return index
+
+
+def paced_slot(store: SlotStore, clock: Clock, cap: int, max_wait_s: float,
+               sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Take a call slot under the per-second `cap` and wait for its moment: slot k of second S
+    starts at S + k/cap, and only slots that have not started yet are handed out. Calls then
+    leave at least 1/cap apart, so no one-second window, however it is aligned (the registry
+    counts by its own clock), sees more than `cap` of them; a plain per-second count lets up to
+    2*cap through around a boundary. False when no slot can be had within `max_wait_s` (the
+    caller then defers the work instead of calling)."""
+    if cap < 1:
+        raise ValueError("cap must be >= 1")
+    deadline = clock.now() + max(0.0, max_wait_s)
+    while True:
+        now = clock.now()
+        second = math.floor(now)
+        index = store.take(second, cap, min_index=math.ceil((now - second) * cap))
+        if index is not None:
+            start = second + index / cap
+            if start > now:
+                sleep(start - now)
+            return True
+        if second + 1 > deadline:
+            return False
+        sleep(second + 1 - now)

@@ -1,0 +1,28 @@
+"""Paced call slots: however the registry's one-second windows are aligned, it never sees more
+than the cap (a plain per-second counter lets up to 2x the cap through around a boundary)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prakerja.domain.resilience import InMemorySlotStore, paced_slot
+from tests.fakes import FakeClock
+
+
+@pytest.mark.parametrize("start_offset", [0.0, 0.3, 0.999])
+def test_a_burst_leaves_evenly_spaced_and_no_window_exceeds_the_cap(start_offset: float):
+    clock, store, cap = FakeClock(1000 + start_offset), InMemorySlotStore(), 5
+    departures = []
+    for _ in range(23):  # a burst of callers, one after another on the same clock
+        assert paced_slot(store, clock, cap, max_wait_s=10, sleep=clock.advance)
+        departures.append(clock.now())
+    for i, t in enumerate(departures):
+        in_window = [d for d in departures[i:] if d < t + 1.0]
+        assert len(in_window) <= cap
+
+
+def test_no_slot_within_the_wait_means_defer():
+    clock, store = FakeClock(2000.0), InMemorySlotStore()
+    for _ in range(3):
+        assert paced_slot(store, clock, 3, max_wait_s=0, sleep=clock.advance)
+    assert not paced_slot(store, clock, 3, max_wait_s=0, sleep=clock.advance)
