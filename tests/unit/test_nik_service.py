@@ -53,7 +53,7 @@ def world():
     submit = NikSubmissionService(store, FakeCipher(), KEYS, clock)
     breaker = resilience.InMemoryBreakerStore()
     gate = RegistryGate(breaker, resilience.InMemorySlotStore(), clock,
-                        resilience.BreakerConfig(failure_threshold=3, cooldown_s=30), max_rps=5, max_wait_s=0,
+                        resilience.BreakerConfig(failure_threshold=3, cooldown_s=30), max_rps=5, max_wait_s=2,
                         sleep=clock.advance)
     return clock, store, person, submit, gate, breaker
 

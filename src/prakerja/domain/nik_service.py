@@ -221,13 +221,13 @@ class RegistryGate:
         self._sleep = sleep
 
     def admit(self) -> None:
-        # The paced slot first (a slot's moment is when the call leaves), then the breaker: a probe
-        # claimed on the breaker must never wait on the cap.
-        if not resilience.paced_slot(self._slots, self._clock, self._max_rps, self._max_wait_s, self._sleep):
-            raise Deferred(1.0)
+        # The breaker first (usually one read), then the paced slot, so that the call leaves right
+        # at its slot's moment. A probe claimed here waits at most max_wait_s, well inside its lease.
         decision = resilience.admit(self._breaker, self._clock.now(), self._config)
         if not decision.allowed:
             raise Deferred(decision.retry_after_s)
+        if not resilience.paced_slot(self._slots, self._clock, self._max_rps, self._max_wait_s, self._sleep):
+            raise Deferred(1.0)
 
     def succeeded(self) -> None:
         resilience.record(self._breaker, self._clock.now(), True, self._config)

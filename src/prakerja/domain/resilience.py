@@ -291,7 +291,7 @@ def backoff_delay(attempt: int, base_s: float = 2, cap_s: int = 900,
 # -- paced slots: evenly spaced calls under the cap ------------------------------------------------
 class SlotStore(Protocol):
     def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
-        """Atomically take the next free slot of epoch second `second` whose index is at least
+        """Atomically take the next free slot of pacing period `second` whose index is at least
         `min_index` (slots before it are already in the past): its index, or None when none of
         the `cap` slots is left."""
 
@@ -312,26 +312,33 @@ class InMemorySlotStore:
             return index
 
 
+PACING_PERIOD_S = 1.05  # cap slots per 1.05 s: 5% margin for the jitter between slot and arrival
+
+
 def paced_slot(store: SlotStore, clock: Clock, cap: int, max_wait_s: float,
-               sleep: Callable[[float], None] = time.sleep) -> bool:
-    """Take a call slot under the per-second `cap` and wait for its moment: slot k of second S
-    starts at S + k/cap, and only slots that have not started yet are handed out. Calls then
-    leave at least 1/cap apart, so no one-second window, however it is aligned (the registry
-    counts by its own clock), sees more than `cap` of them; a plain per-second count lets up to
-    2*cap through around a boundary. False when no slot can be had within `max_wait_s` (the
-    caller then defers the work instead of calling)."""
+               sleep: Callable[[float], None] = time.sleep, period_s: float = PACING_PERIOD_S) -> bool:
+    """Take a call slot under the `cap` and wait for its moment. Time is cut into periods of
+    `period_s` (a little over a second) with `cap` slots each; slot k of period P starts at
+    P*period_s + k*period_s/cap, and only slots that have not started yet are handed out.
+    Calls then leave at least period_s/cap apart, so no one-second window, however it is
+    aligned (the registry counts by its own clock) and with a little jitter on the way, sees
+    more than `cap` of them; a plain per-second count lets up to 2*cap through around a
+    boundary. False when no slot can be had within `max_wait_s` (the caller defers the work)."""
     if cap < 1:
         raise ValueError("cap must be >= 1")
     deadline = clock.now() + max(0.0, max_wait_s)
+    period = math.floor(clock.now() / period_s)
     while True:
         now = clock.now()
-        second = math.floor(now)
-        index = store.take(second, cap, min_index=math.ceil((now - second) * cap))
+        period = max(period, math.floor(now / period_s))  # float rounding never moves us back
+        begins = period * period_s
+        index = store.take(period, cap, min_index=max(0, math.ceil((now - begins) * cap / period_s - 1e-9)))
         if index is not None:
-            start = second + index / cap
+            start = begins + index * period_s / cap
             if start > now:
                 sleep(start - now)
             return True
-        if second + 1 > deadline:
+        period += 1
+        if period * period_s > deadline:
             return False
-        sleep(second + 1 - now)
+        sleep(max(0.0, period * period_s - now))
