@@ -77,7 +77,8 @@ def measure(d: Driver, rate: float, submissions: int, offset: int) -> dict[str, 
     d.admin("POST", "/_admin/stats/reset")
     started = time.monotonic()
     for i, (rid, token) in enumerate(accounts, start=offset + 1):
-        r = d.http.post(f"{d.api}/registrations/{rid}/nik", json=person(i), headers={"Authorization": f"Bearer {token}"})
+        auth = {"Authorization": f"Bearer {token}"}
+        r = d.http.post(f"{d.api}/registrations/{rid}/nik", json=person(i), headers=auth)
         if r.status_code != 202:
             raise SystemExit(f"NIK submission refused: {r.status_code} {r.text}")
     outcome: list[str] = []
