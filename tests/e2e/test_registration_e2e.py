@@ -189,3 +189,8 @@ def test_unknown_route_and_method(api: Api):
     r = api.call("DELETE", "/registrations")
     assert r.status_code in (403, 404, 405)
     assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_login_with_an_oversized_unicode_email_is_a_clean_4xx(api: Api):
+    r = api.call("POST", "/sessions", json={"email": "\U0001f600" * 1000, "password": "whatever-123"})
+    assert_problem(r, 422)

@@ -109,7 +109,7 @@ class SessionBody(Body):
     @field_validator("email")
     @classmethod
     def _email(cls, v: str) -> str:
-        return v.strip().lower()
+        return normalise_email(v)  # also keeps the lookup key within DynamoDB's key size
 
 
 class NikBody(Body):
