@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.sandbox import api_event
 from prakerja import runtime
 from prakerja.adapters.batches import DynamoBatchStore, seat_key
 from prakerja.adapters.dynamodb import reg_key, registration_to_item
@@ -52,19 +53,7 @@ def context() -> Any:
 
 def rest_event(method: str, path: str, resource: str, *, body: Any = None, token: str | None = None,
                path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    raw = body if isinstance(body, str) or body is None else json.dumps(body)
-    return {
-        "resource": resource, "path": path, "httpMethod": method, "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": path_parameters, "stageVariables": None,
-        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "v1", "httpMethod": method,
-                           "resourcePath": resource, "path": f"/v1{path}", "identity": {"sourceIp": "127.0.0.1"}},
-        "body": raw, "isBase64Encoded": False,
-    }
+    return api_event(method, resource, path, body=body, token=token, path_parameters=path_parameters)
 
 
 @pytest.fixture
