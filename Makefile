@@ -29,6 +29,7 @@ test: install lint typecheck cfn-lint
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy src infra

@@ -42,9 +42,12 @@ QUEUES: dict[str, tuple[str | None, str]] = {
 }
 STACK_OUTPUTS = {
     "RegistrationsTable": "TableName",
-    "NikQueue": "NikQueueUrl", "NikDLQ": "NikDLQUrl",
-    "EmailQueue": "EmailQueueUrl", "EmailDLQ": "EmailDLQUrl",
-    "PhotoQueue": "PhotoQueueUrl", "PhotoDLQ": "PhotoDLQUrl",
+    "NikQueue": "NikQueueUrl",
+    "NikDLQ": "NikDLQUrl",
+    "EmailQueue": "EmailQueueUrl",
+    "EmailDLQ": "EmailDLQUrl",
+    "PhotoQueue": "PhotoQueueUrl",
+    "PhotoDLQ": "PhotoDLQUrl",
     "StreamDLQ": "StreamDLQUrl",
 }
 # DLQ messages are hidden this long while being listed, then released at once.
@@ -168,8 +171,9 @@ def make_target(args: argparse.Namespace, session: Any, endpoint_url: str | _Aut
         token = os.environ.get("AWS_SESSION_TOKEN")
         if not (key_id and secret):
             key_id, secret, token = "local", LOCAL_DUMMY_SECRET, None
-        session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
-                                        aws_session_token=token, region_name=region)
+        session = boto3.session.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=region
+        )
     return Target(session=session, endpoint_url=args.endpoint_url or endpoint_url, stack=None, region=region)
 
 
@@ -209,8 +213,10 @@ def cmd_batch_create(target: Target, args: argparse.Namespace) -> int:
     outcome = _batch_service(target).create(args.id, args.name, args.seats)
     if outcome == "created":
         shards = shard_count(args.seats)
-        _out(f"created batch {args.id}: {args.seats} seats in {shards} shard(s) "
-             f"of {max(allotments(args.seats, shards))} at most")
+        _out(
+            f"created batch {args.id}: {args.seats} seats in {shards} shard(s) "
+            f"of {max(allotments(args.seats, shards))} at most"
+        )
     else:
         _out(f"batch {args.id} already exists with the same name and seats: nothing changed")
     return 0
@@ -237,8 +243,13 @@ def cmd_funnel(target: Target, args: argparse.Namespace) -> int:
     counts = DynamoFunnelStore(target.client("dynamodb"), target.table_name()).totals()
     rows = funnel_table(counts)
     if args.json:
-        _json({"funnel": [{"step": r["step"], "label": r["label"], "count": r["count"], "share": r["share"]}
-                          for r in rows]})
+        _json(
+            {
+                "funnel": [
+                    {"step": r["step"], "label": r["label"], "count": r["count"], "share": r["share"]} for r in rows
+                ]
+            }
+        )
         return 0
     base = int(counts.get("registered", 0))
     table = [(r["label"], r["count"], f"{100 * r['count'] / base:.1f}%" if base else "-") for r in rows]
@@ -277,8 +288,11 @@ def describe_body(body: str) -> tuple[str | None, str | None]:
 
 def _receive(sqs: Any, url: str, count: int, visibility_s: int) -> list[dict[str, Any]]:
     resp = sqs.receive_message(
-        QueueUrl=url, MaxNumberOfMessages=max(1, min(10, count)), VisibilityTimeout=visibility_s,
-        WaitTimeSeconds=RECEIVE_WAIT_S, MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        QueueUrl=url,
+        MaxNumberOfMessages=max(1, min(10, count)),
+        VisibilityTimeout=visibility_s,
+        WaitTimeSeconds=RECEIVE_WAIT_S,
+        MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         MessageAttributeNames=["All"],
     )
     return list(resp.get("Messages", []))
@@ -287,8 +301,10 @@ def _receive(sqs: Any, url: str, count: int, visibility_s: int) -> list[dict[str
 def _release(sqs: Any, url: str, receipt_handles: list[str]) -> None:
     """Make received messages visible again at once (failures are harmless: they reappear anyway)."""
     for start in range(0, len(receipt_handles), 10):
-        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                   for i, h in enumerate(receipt_handles[start:start + 10])]
+        entries = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+            for i, h in enumerate(receipt_handles[start : start + 10])
+        ]
         # best effort: a message not released reappears by itself a few seconds later
         with contextlib.suppress(Exception):
             sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
@@ -325,19 +341,31 @@ def cmd_dlq_list(target: Target, args: argparse.Namespace) -> int:
     for m in peek(sqs, url, args.max):
         rid, kind = describe_body(str(m.get("Body", "")))
         attrs = m.get("Attributes", {})
-        messages.append({
-            "message_id": m["MessageId"], "registration_id": rid, "kind": kind,
-            "receive_count": int(attrs.get("ApproximateReceiveCount", 0)),
-            "first_sent_at": _iso_ms(attrs.get("SentTimestamp")),
-        })
+        messages.append(
+            {
+                "message_id": m["MessageId"],
+                "registration_id": rid,
+                "kind": kind,
+                "receive_count": int(attrs.get("ApproximateReceiveCount", 0)),
+                "first_sent_at": _iso_ms(attrs.get("SentTimestamp")),
+            }
+        )
     messages.sort(key=lambda x: (x["first_sent_at"] or "", x["message_id"]))
     if args.json:
         _json({"queue": args.queue, "approximate_count": count, "messages": messages})
         return 0
     _out(f"{args.queue} DLQ: {count} message(s) (approximate)")
     if messages:
-        rows = [(m["message_id"], m["registration_id"] or "-", m["kind"] or "-", m["receive_count"],
-                 m["first_sent_at"] or "-") for m in messages]
+        rows = [
+            (
+                m["message_id"],
+                m["registration_id"] or "-",
+                m["kind"] or "-",
+                m["receive_count"],
+                m["first_sent_at"] or "-",
+            )
+            for m in messages
+        ]
         _out(render_table(("Message id", "Registration id", "Kind", "Receives", "First sent"), rows, right=(3,)))
         if len(messages) >= args.max:
             _out(f"(first {args.max} shown; use --max for more)")
@@ -404,21 +432,29 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     def target_options(p: argparse.ArgumentParser, default: Any) -> None:
-        p.add_argument("--stack", default=default, help="a deployed CloudFormation stack (or $PRAKERJA_STACK); "
-                                                         "default: the local stack")
+        p.add_argument(
+            "--stack",
+            default=default,
+            help="a deployed CloudFormation stack (or $PRAKERJA_STACK); default: the local stack",
+        )
         p.add_argument("--region", default=default, help="AWS region (default: $AWS_DEFAULT_REGION or ap-southeast-3)")
-        p.add_argument("--endpoint-url", default=default, help="AWS endpoint (default for the local stack: "
-                                                              "http://127.0.0.1:$PRAKERJA_AWS_PORT, port 5000)")
+        p.add_argument(
+            "--endpoint-url",
+            default=default,
+            help="AWS endpoint (default for the local stack: http://127.0.0.1:$PRAKERJA_AWS_PORT, port 5000)",
+        )
 
-    parser = argparse.ArgumentParser(prog="prakerja", description="Operations CLI of the Prakerja registration "
-                                                                  "backend (local stack by default).")
+    parser = argparse.ArgumentParser(
+        prog="prakerja", description="Operations CLI of the Prakerja registration backend (local stack by default)."
+    )
     target_options(parser, None)
     common = argparse.ArgumentParser(add_help=False)
     target_options(common, argparse.SUPPRESS)  # also accepted after the subcommand
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    batch = sub.add_parser("batch", help="batches and seats").add_subparsers(dest="action", required=True,
-                                                                             metavar="ACTION")
+    batch = sub.add_parser("batch", help="batches and seats").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
     create = batch.add_parser("create", parents=[common], help="create a batch (idempotent for the same id)")
     create.add_argument("--id", required=True, help="batch id: 1-64 of A-Z a-z 0-9 _ . : -")
     create.add_argument("--name", required=True, help="display name, 1-100 characters")
@@ -432,16 +468,21 @@ def build_parser() -> argparse.ArgumentParser:
     funnel.add_argument("--json", action="store_true", help="JSON output (share as a fraction 0..1)")
     funnel.set_defaults(run=cmd_funnel)
 
-    dlq = sub.add_parser("dlq", help="dead-letter queues").add_subparsers(dest="action", required=True,
-                                                                        metavar="ACTION")
+    dlq = sub.add_parser("dlq", help="dead-letter queues").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
     dlist = dlq.add_parser("list", parents=[common], help="parked messages (left in place)")
     dlist.add_argument("--queue", choices=sorted(QUEUES), default="nik", help="which DLQ (default: nik)")
     dlist.add_argument("--max", type=_positive, default=DEFAULT_LIST_MAX, help="show at most N (default 100)")
     dlist.add_argument("--json", action="store_true", help="JSON output")
     dlist.set_defaults(run=cmd_dlq_list)
     dredrive = dlq.add_parser("redrive", parents=[common], help="move parked messages back to their queue")
-    dredrive.add_argument("--queue", choices=sorted(q for q, (src, _) in QUEUES.items() if src),
-                          default="nik", help="which DLQ (default: nik)")
+    dredrive.add_argument(
+        "--queue",
+        choices=sorted(q for q, (src, _) in QUEUES.items() if src),
+        default="nik",
+        help="which DLQ (default: nik)",
+    )
     dredrive.add_argument("--max", type=_positive, default=None, help="move at most N (default: all)")
     dredrive.set_defaults(run=cmd_dlq_redrive)
     return parser
@@ -475,8 +516,7 @@ def _explain(exc: BaseException, target: Target | None) -> str | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None, *, session: Any = None,
-         endpoint_url: str | _Auto | None = AUTO) -> int:
+def main(argv: Sequence[str] | None = None, *, session: Any = None, endpoint_url: str | _Auto | None = AUTO) -> int:
     """Run the CLI; returns the exit code. `session` (a boto3 Session) and `endpoint_url`
     (None: boto3's default endpoints) let tests point it at an in-process moto."""
     parser = build_parser()

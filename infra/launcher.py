@@ -50,8 +50,12 @@ class LocalStack:
 
     def start(self, timeout_s: float = 90) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"], cwd=ROOT, env=self.env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "infra.local"],
+            cwd=ROOT,
+            env=self.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         ready = threading.Event()
 

@@ -26,8 +26,9 @@ class Sandbox:
         import boto3
 
         if service == "dynamodbstreams":  # moto's in-process mock only routes the explicit endpoint
-            return boto3.client(service, region_name=REGION,
-                                endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
+            return boto3.client(
+                service, region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com"
+            )
         return boto3.client(service, region_name=REGION)
 
 
@@ -36,22 +37,30 @@ def _create(env: dict[str, str]) -> None:
 
     ddb = boto3.client("dynamodb", region_name=REGION)
     ddb.create_table(
-        TableName="prakerja-sandbox", BillingMode="PAY_PER_REQUEST",
+        TableName="prakerja-sandbox",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     sqs = boto3.client("sqs", region_name=REGION)
     for name in ("email", "nik", "photo"):
         dlq = sqs.create_queue(QueueName=f"sandbox-{name}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        url = sqs.create_queue(QueueName=f"sandbox-{name}", Attributes={
-            "VisibilityTimeout": "60",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 10})})["QueueUrl"]
+        url = sqs.create_queue(
+            QueueName=f"sandbox-{name}",
+            Attributes={
+                "VisibilityTimeout": "60",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 10}),
+            },
+        )["QueueUrl"]
         env[f"{name.upper()}_QUEUE_URL"] = url
     secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-        Name="sandbox-app-secret", SecretString="sandbox-master-secret-" + "x" * 40)
+        Name="sandbox-app-secret", SecretString="sandbox-master-secret-" + "x" * 40
+    )
     env["APP_SECRET_ARN"] = secret["ARN"]
     env["NIK_KMS_KEY_ID"] = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
     s3 = boto3.client("s3", region_name=REGION)
@@ -80,11 +89,19 @@ def sandbox(**overrides: str) -> Iterator[Sandbox]:
 
     moto_fixes.apply()
     env = {
-        "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": "prakerja-sandbox", "PHOTO_BUCKET": "prakerja-sandbox-photos",
-        "SENDER_EMAIL": "no-reply@prakerja.local", "REGISTRY_URL": "http://127.0.0.1:9", "STAGE": "test",
-        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "WARNING", "PASSWORD_SCRYPT_N": "1024", **overrides,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": "prakerja-sandbox",
+        "PHOTO_BUCKET": "prakerja-sandbox-photos",
+        "SENDER_EMAIL": "no-reply@prakerja.local",
+        "REGISTRY_URL": "http://127.0.0.1:9",
+        "STAGE": "test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PASSWORD_SCRYPT_N": "1024",
+        **overrides,
     }
     saved = dict(os.environ)
     os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -131,21 +148,40 @@ class FakeContext:
         return 10_000
 
 
-def api_event(method: str, resource: str, path: str, *, body: Any = None, token: str | None = None,
-              headers: dict[str, str] | None = None, path_parameters: dict[str, str] | None = None,
-              query: dict[str, str] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    resource: str,
+    path: str,
+    *,
+    body: Any = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event."""
     hdrs = {"Content-Type": "application/json", **(headers or {})}
     if token:
         hdrs["Authorization"] = f"Bearer {token}"
     raw = body if isinstance(body, str) or body is None else json.dumps(body)
     return {
-        "resource": resource, "path": path, "httpMethod": method, "headers": hdrs,
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": hdrs,
         "multiValueHeaders": {k: [v] for k, v in hdrs.items()},
-        "queryStringParameters": query, "multiValueQueryStringParameters":
-            {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": path_parameters, "stageVariables": None,
-        "requestContext": {"resourcePath": resource, "httpMethod": method, "stage": "test", "requestId": "req-1",
-                           "path": f"/test{path}", "identity": {"sourceIp": "127.0.0.1"}},
-        "body": raw, "isBase64Encoded": False,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "stage": "test",
+            "requestId": "req-1",
+            "path": f"/test{path}",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": raw,
+        "isBase64Encoded": False,
     }

@@ -34,8 +34,7 @@ class InMemoryRegistrationStore:
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None,
-               expires_at: int) -> None:
+    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
         with self.lock:
             if idempotency is not None and idempotency.key_hash in self.idempotency:
                 raise IdempotencyHit(self.idempotency[idempotency.key_hash])
@@ -70,8 +69,16 @@ class InMemoryRegistrationStore:
             reg.email_verified = True
             return True
 
-    def replace_code(self, registration_id: str, old_nonce: str, new_nonce: str, sent_at: int,
-                     resend_day: str, resend_count: int, job: OutboxJob) -> bool:
+    def replace_code(
+        self,
+        registration_id: str,
+        old_nonce: str,
+        new_nonce: str,
+        sent_at: int,
+        resend_day: str,
+        resend_count: int,
+        job: OutboxJob,
+    ) -> bool:
         with self.lock:
             reg = self.regs[registration_id]
             if reg.code_nonce != old_nonce or reg.email_verified:
@@ -105,7 +112,7 @@ class FakeCipher:
     def decrypt(self, ciphertext: str, registration_id: str) -> str:
         prefix = f"ct:{registration_id}:"
         assert ciphertext.startswith(prefix), "encryption context mismatch"
-        return ciphertext[len(prefix):][::-1]
+        return ciphertext[len(prefix) :][::-1]
 
 
 @dataclass

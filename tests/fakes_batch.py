@@ -14,9 +14,17 @@ from prakerja.domain.ports import TransientConflict
 
 
 def eligible(registration_id: str, **changes: object) -> Registration:
-    reg = Registration(registration_id=registration_id, email=f"{registration_id}@example.com",
-                       password_hash="x", full_name="Budi", phone="+6281234567890", created_at=0,
-                       email_verified=True, nik_status="VERIFIED", photo_status="ACCEPTED")
+    reg = Registration(
+        registration_id=registration_id,
+        email=f"{registration_id}@example.com",
+        password_hash="x",
+        full_name="Budi",
+        phone="+6281234567890",
+        created_at=0,
+        email_verified=True,
+        nik_status="VERIFIED",
+        photo_status="ACCEPTED",
+    )
     for name, value in changes.items():
         setattr(reg, name, value)
     return reg
@@ -81,8 +89,12 @@ class InMemoryBatchStore:
                 raise TransientConflict()
             reg = self.regs.get(registration_id)
             seat = self.seats.get((batch_id, shard))
-            reg_ok = (reg is not None and reg.batch_id is None and reg.nik_status == "VERIFIED"
-                      and reg.photo_status == "ACCEPTED")
+            reg_ok = (
+                reg is not None
+                and reg.batch_id is None
+                and reg.nik_status == "VERIFIED"
+                and reg.photo_status == "ACCEPTED"
+            )
             if not reg_ok:
                 return SeatOutcome.REGISTRATION_REFUSED
             if seat is None or not seat[1] < seat[0]:

@@ -29,11 +29,13 @@ DEWI = {"nik": "3578116902000003", "full_name": "Dewi Anggraini", "birth_date": 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def call(base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-         timeout: float = 5.0) -> tuple[int, dict[str, str], Any]:
+def call(
+    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 5.0
+) -> tuple[int, dict[str, str], Any]:
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
@@ -44,8 +46,9 @@ def call(base: str, method: str, path: str, body: Any = None, headers: dict[str,
 
 @pytest.fixture
 def standin() -> Iterator[RegistryStandIn]:
-    service = RegistryStandIn(load_fixture(default_fixture_path()), port=0, timeout_hold_s=10.0,
-                              rng=random.Random(2020))
+    service = RegistryStandIn(
+        load_fixture(default_fixture_path()), port=0, timeout_hold_s=10.0, rng=random.Random(2020)
+    )
     with service:
         yield service
 
@@ -74,8 +77,7 @@ def test_stored_name_with_double_spaces_matches_a_single_spaced_query(standin: R
 
 
 def test_mismatch_names_the_fields_that_differ(standin: RegistryStandIn) -> None:
-    assert verify(standin, {**BUDI, "full_name": "Budi Santosa"})[2] == {"result": "MISMATCH",
-                                                                         "fields": ["full_name"]}
+    assert verify(standin, {**BUDI, "full_name": "Budi Santosa"})[2] == {"result": "MISMATCH", "fields": ["full_name"]}
     status, _, body = verify(standin, {**BUDI, "birth_date": "1990-07-22", "gender": "F"})
     assert (status, body) == (200, {"result": "MISMATCH", "fields": ["birth_date", "gender"]})
 
@@ -84,15 +86,18 @@ def test_unknown_nik_is_not_found(standin: RegistryStandIn) -> None:
     assert verify(standin, {**BUDI, "nik": "3273052107900002"})[2] == {"result": "NOT_FOUND"}
 
 
-@pytest.mark.parametrize("body", [
-    b"not json",
-    [1, 2],
-    {**BUDI, "nik": "123"},
-    {**BUDI, "birth_date": "1990-02-30"},
-    {**BUDI, "gender": "X"},
-    {k: v for k, v in BUDI.items() if k != "full_name"},
-    {**BUDI, "full_name": "   "},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        [1, 2],
+        {**BUDI, "nik": "123"},
+        {**BUDI, "birth_date": "1990-02-30"},
+        {**BUDI, "gender": "X"},
+        {k: v for k, v in BUDI.items() if k != "full_name"},
+        {**BUDI, "full_name": "   "},
+    ],
+)
 def test_malformed_requests_get_400(standin: RegistryStandIn, body: Any) -> None:
     status, _, answer = verify(standin, body)
     assert status == 400 and "error" in answer
@@ -119,8 +124,10 @@ def test_admin_config_changes_faults_at_runtime(standin: RegistryStandIn) -> Non
     assert time.monotonic() - started >= 0.25
 
 
-@pytest.mark.parametrize("body", [{"failure_rate": 1.5}, {"failure_rate": "x"}, {"latency_ms": -1},
-                                  {"other": 1}, {}, [1], {"failure_rate": True}])
+@pytest.mark.parametrize(
+    "body",
+    [{"failure_rate": 1.5}, {"failure_rate": "x"}, {"latency_ms": -1}, {"other": 1}, {}, [1], {"failure_rate": True}],
+)
 def test_admin_config_rejects_invalid_values(standin: RegistryStandIn, body: Any) -> None:
     assert call(standin.url, "PUT", "/_admin/config", body)[0] == 400
     assert call(standin.url, "GET", "/_admin/config")[2] == {"failure_rate": 0.0, "latency_ms": 0.0}
@@ -152,8 +159,9 @@ def _held_handler_threads() -> list[threading.Thread]:
 
 def test_stopping_wakes_calls_held_in_a_simulated_timeout() -> None:
     # Given calls the stand-in holds for 30 s (simulated timeouts) after their clients gave up
-    service = RegistryStandIn(load_fixture(default_fixture_path()), port=0, failure_rate=1.0,
-                              timeout_hold_s=30.0).start()
+    service = RegistryStandIn(
+        load_fixture(default_fixture_path()), port=0, failure_rate=1.0, timeout_hold_s=30.0
+    ).start()
     call(service.url, "PUT", "/_admin/config", {"failure_rate": 1.0})
 
     def attempt() -> None:
@@ -210,15 +218,18 @@ def test_custom_fixture_file(tmp_path: Path) -> None:
         assert verify(service, {**BUDI, "nik": "3171010101900001"})[2] == {"result": "MATCH"}
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"PRAKERJA_REGISTRY_FAILURE_RATE": "abc"}, "PRAKERJA_REGISTRY_FAILURE_RATE must be a number between 0 and 1"),
-    ({"PRAKERJA_REGISTRY_FAILURE_RATE": "1.01"}, "PRAKERJA_REGISTRY_FAILURE_RATE"),
-    ({"PRAKERJA_REGISTRY_FAILURE_RATE": "nan"}, "PRAKERJA_REGISTRY_FAILURE_RATE"),
-    ({"PRAKERJA_REGISTRY_LATENCY_MS": "-5"}, "PRAKERJA_REGISTRY_LATENCY_MS"),
-    ({"PRAKERJA_REGISTRY_PORT": "http"}, "PRAKERJA_REGISTRY_PORT must be a port number"),
-    ({"PRAKERJA_REGISTRY_PORT": "70000"}, "PRAKERJA_REGISTRY_PORT"),
-    ({"PRAKERJA_REGISTRY_FIXTURE": "/nonexistent/people.jsonl"}, "PRAKERJA_REGISTRY_FIXTURE"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PRAKERJA_REGISTRY_FAILURE_RATE": "abc"}, "PRAKERJA_REGISTRY_FAILURE_RATE must be a number between 0 and 1"),
+        ({"PRAKERJA_REGISTRY_FAILURE_RATE": "1.01"}, "PRAKERJA_REGISTRY_FAILURE_RATE"),
+        ({"PRAKERJA_REGISTRY_FAILURE_RATE": "nan"}, "PRAKERJA_REGISTRY_FAILURE_RATE"),
+        ({"PRAKERJA_REGISTRY_LATENCY_MS": "-5"}, "PRAKERJA_REGISTRY_LATENCY_MS"),
+        ({"PRAKERJA_REGISTRY_PORT": "http"}, "PRAKERJA_REGISTRY_PORT must be a port number"),
+        ({"PRAKERJA_REGISTRY_PORT": "70000"}, "PRAKERJA_REGISTRY_PORT"),
+        ({"PRAKERJA_REGISTRY_FIXTURE": "/nonexistent/people.jsonl"}, "PRAKERJA_REGISTRY_FIXTURE"),
+    ],
+)
 def test_invalid_environment_is_explained(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config_from_env(env)
@@ -227,7 +238,12 @@ def test_invalid_environment_is_explained(env: dict[str, str], message: str) -> 
 def test_environment_defaults() -> None:
     config = config_from_env({})
     assert (config.port, config.fixture, config.failure_rate, config.latency_ms, config.api_key) == (
-        3100, None, 0.0, 0.0, None)
+        3100,
+        None,
+        0.0,
+        0.0,
+        None,
+    )
 
 
 def _subprocess_env(**extra: str) -> dict[str, str]:
@@ -238,16 +254,28 @@ def _subprocess_env(**extra: str) -> dict[str, str]:
 
 
 def test_module_exits_with_a_clear_message_on_invalid_settings() -> None:
-    done = subprocess.run([sys.executable, "-m", "infra.registry"], cwd=ROOT, capture_output=True, text=True,
-                          env=_subprocess_env(PRAKERJA_REGISTRY_FAILURE_RATE="lots"), timeout=30, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.registry"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(PRAKERJA_REGISTRY_FAILURE_RATE="lots"),
+        timeout=30,
+        check=False,
+    )
     assert done.returncode == 2
     assert "PRAKERJA_REGISTRY_FAILURE_RATE must be a number between 0 and 1" in done.stderr
 
 
 def test_module_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "infra.registry"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True,
-                            env=_subprocess_env(PRAKERJA_REGISTRY_PORT="0", PRAKERJA_REGISTRY_LATENCY_MS="10"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.registry"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_subprocess_env(PRAKERJA_REGISTRY_PORT="0", PRAKERJA_REGISTRY_LATENCY_MS="10"),
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()  # "registry stand-in listening on http://127.0.0.1:PORT (...)"
@@ -264,6 +292,13 @@ def test_module_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_generator_reproduces_the_committed_fixture() -> None:
-    done = subprocess.run([sys.executable, "-m", "infra.registry", "generate-fixture"], cwd=ROOT,
-                          capture_output=True, text=True, env=_subprocess_env(), timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.registry", "generate-fixture"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(),
+        timeout=30,
+        check=True,
+    )
     assert done.stdout == default_fixture_path().read_text(encoding="utf-8")

@@ -38,7 +38,7 @@ FUNCTIONS = {
     "InspectPhotoFunction": "inspect_photo",
 }
 
-# the contract's routes (../shared/API.md) -> the function serving each
+# the contract's routes (docs/API.md) -> the function serving each
 API_ROUTES = {
     ("/registrations", "post"): "RegisterFunction",
     ("/registrations/{id}/email-verification", "post"): "VerifyEmailFunction",
@@ -63,13 +63,35 @@ WORKERS = {
 # SAM event source properties (cfn-lint does not check these; an unknown key fails the SAM transform)
 EVENT_PROPERTIES = {
     "Api": {"RestApiId", "Path", "Method", "Auth", "RequestModel", "RequestParameters", "TimeoutInMillis"},
-    "SQS": {"Queue", "BatchSize", "Enabled", "FilterCriteria", "FunctionResponseTypes", "KmsKeyArn",
-            "MaximumBatchingWindowInSeconds", "MetricsConfig", "ScalingConfig"},
-    "DynamoDB": {"Stream", "StartingPosition", "StartingPositionTimestamp", "BatchSize",
-                 "BisectBatchOnFunctionError", "DestinationConfig", "Enabled", "FilterCriteria",
-                 "FunctionResponseTypes", "KmsKeyArn", "MaximumBatchingWindowInSeconds",
-                 "MaximumRecordAgeInSeconds", "MaximumRetryAttempts", "MetricsConfig", "ParallelizationFactor",
-                 "TumblingWindowInSeconds"},
+    "SQS": {
+        "Queue",
+        "BatchSize",
+        "Enabled",
+        "FilterCriteria",
+        "FunctionResponseTypes",
+        "KmsKeyArn",
+        "MaximumBatchingWindowInSeconds",
+        "MetricsConfig",
+        "ScalingConfig",
+    },
+    "DynamoDB": {
+        "Stream",
+        "StartingPosition",
+        "StartingPositionTimestamp",
+        "BatchSize",
+        "BisectBatchOnFunctionError",
+        "DestinationConfig",
+        "Enabled",
+        "FilterCriteria",
+        "FunctionResponseTypes",
+        "KmsKeyArn",
+        "MaximumBatchingWindowInSeconds",
+        "MaximumRecordAgeInSeconds",
+        "MaximumRetryAttempts",
+        "MetricsConfig",
+        "ParallelizationFactor",
+        "TumblingWindowInSeconds",
+    },
 }
 
 WORK_QUEUES = {"EmailQueue": ("EmailDLQ", 5), "NikQueue": ("NikDLQ", 12), "PhotoQueue": ("PhotoDLQ", 5)}
@@ -77,16 +99,34 @@ DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ"}
 
 READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction"}
 WRITE_ACTIONS = {
-    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem", "dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:PartiQLInsert",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
 }
 WRITE_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy"}
 
 # docs/ARCHITECTURE.md "Environment variables"
 ALLOWED_ENV = {
-    "TABLE_NAME", "EMAIL_QUEUE_URL", "NIK_QUEUE_URL", "PHOTO_BUCKET", "APP_SECRET_ARN", "NIK_KMS_KEY_ID",
-    "SENDER_EMAIL", "REGISTRY_URL", "REGISTRY_TIMEOUT_S", "REGISTRY_MAX_RPS", "TOKEN_TTL_S", "STAGE",
-    "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
+    "TABLE_NAME",
+    "EMAIL_QUEUE_URL",
+    "NIK_QUEUE_URL",
+    "PHOTO_BUCKET",
+    "APP_SECRET_ARN",
+    "NIK_KMS_KEY_ID",
+    "SENDER_EMAIL",
+    "REGISTRY_URL",
+    "REGISTRY_TIMEOUT_S",
+    "REGISTRY_MAX_RPS",
+    "TOKEN_TTL_S",
+    "STAGE",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
 }
 
 FUNNEL_METRICS = {
@@ -101,8 +141,18 @@ FUNNEL_METRICS = {
 }
 
 REQUIRED_OUTPUTS = {
-    "ApiUrl", "TableName", "EmailQueueUrl", "NikQueueUrl", "NikDLQUrl", "PhotoQueueUrl", "PhotoBucketName",
-    "EmailDLQUrl", "PhotoDLQUrl", "StreamDLQUrl", "AppSecretArn", "DashboardName",
+    "ApiUrl",
+    "TableName",
+    "EmailQueueUrl",
+    "NikQueueUrl",
+    "NikDLQUrl",
+    "PhotoQueueUrl",
+    "PhotoBucketName",
+    "EmailDLQUrl",
+    "PhotoDLQUrl",
+    "StreamDLQUrl",
+    "AppSecretArn",
+    "DashboardName",
 }
 
 
@@ -265,8 +315,13 @@ def test_api_stage_cors_throttling_logging_and_problem_responses(template: dict[
     assert not any("querystring" in v.lower() or "body" in v.lower() for v in log_format.values())
 
     responses = api["GatewayResponses"]
-    expected = {"DEFAULT_4XX": None, "DEFAULT_5XX": None, "MISSING_AUTHENTICATION_TOKEN": (404, "not-found"),
-                "THROTTLED": (429, "throttled"), "REQUEST_TOO_LARGE": (413, "payload-too-large")}
+    expected = {
+        "DEFAULT_4XX": None,
+        "DEFAULT_5XX": None,
+        "MISSING_AUTHENTICATION_TOKEN": (404, "not-found"),
+        "THROTTLED": (429, "throttled"),
+        "REQUEST_TOO_LARGE": (413, "payload-too-large"),
+    }
     assert set(expected) <= set(responses)
     for name, response in responses.items():
         headers = response["ResponseParameters"]["Headers"]
@@ -303,8 +358,11 @@ def test_read_only_functions_cannot_write(template: dict[str, Any]) -> None:
                 assert not (set(item) & WRITE_POLICY_TEMPLATES), logical_id
         for statement in inline_statements(template, logical_id):
             for action in as_list(statement["Action"]):
-                writes = [w for w in WRITE_ACTIONS | {"kms:Encrypt", "kms:GenerateDataKey"}
-                          if fnmatchcase(w.lower(), str(action).lower())]
+                writes = [
+                    w
+                    for w in WRITE_ACTIONS | {"kms:Encrypt", "kms:GenerateDataKey"}
+                    if fnmatchcase(w.lower(), str(action).lower())
+                ]
                 assert not writes, f"{logical_id}: {action} allows {writes}"
 
 
@@ -330,11 +388,11 @@ def test_table_key_is_granted_to_table_users_through_dynamodb_only(template: dic
     for logical_id in FUNCTIONS:
         statements = inline_statements(template, logical_id)
         uses_table = any(
-            get_att(r) == ("RegistrationsTable", "Arn")
-            for s in statements for r in as_list(s["Resource"])
+            get_att(r) == ("RegistrationsTable", "Arn") for s in statements for r in as_list(s["Resource"])
         )
-        key_statements = [s for s in statements
-                          if any(get_att(r) == ("DataKey", "Arn") for r in as_list(s["Resource"]))]
+        key_statements = [
+            s for s in statements if any(get_att(r) == ("DataKey", "Arn") for r in as_list(s["Resource"]))
+        ]
         assert bool(key_statements) == uses_table, logical_id
         for statement in key_statements:
             assert "kms:ViaService" in statement["Condition"]["StringEquals"], logical_id
@@ -402,8 +460,7 @@ def test_every_queue_denies_insecure_transport(template: dict[str, Any]) -> None
 
 
 def test_photo_queue_accepts_only_the_photo_bucket(template: dict[str, Any]) -> None:
-    (allow,) = [s for s in props(template, "PhotoQueuePolicy")["PolicyDocument"]["Statement"]
-                if s["Effect"] == "Allow"]
+    (allow,) = [s for s in props(template, "PhotoQueuePolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
     assert allow["Action"] == "sqs:SendMessage"
     source_arn = allow["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
@@ -447,8 +504,7 @@ def test_photo_bucket_is_private_and_notifies_the_photo_queue(template: dict[str
     assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
     assert "PhotoQueuePolicy" in as_list(bucket["DependsOn"])
     statements = props(template, "PhotoBucketPolicy")["PolicyDocument"]["Statement"]
-    assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
-               for s in statements)
+    assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in statements)
 
 
 # -- observability and outputs ----------------------------------------------------------------------
@@ -476,7 +532,8 @@ def test_alarms_notify_only_when_an_address_is_given(template: dict[str, Any]) -
         assert p["AlarmActions"]["Fn::If"][0] == "HasAlarmEmail", name
     watched_queues = {
         get_att(d["Value"])[0]
-        for a in alarms.values() for d in a["Properties"].get("Dimensions", [])
+        for a in alarms.values()
+        for d in a["Properties"].get("Dimensions", [])
         if d["Name"] == "QueueName" and get_att(d["Value"])
     }
     assert watched_queues >= DLQS | {"NikQueue", "EmailQueue"}

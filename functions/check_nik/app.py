@@ -61,8 +61,10 @@ def check_record(record: SQSRecord) -> None:
 
 def _retry_later(record: SQSRecord, attempt: int, hint_s: float | None) -> NoReturn:
     settings = get_settings()
-    delay = max(backoff_delay(attempt, base_s=settings.nik_backoff_base_s, cap_s=settings.nik_backoff_cap_s),
-                math.ceil(hint_s or 0))
+    delay = max(
+        backoff_delay(attempt, base_s=settings.nik_backoff_base_s, cap_s=settings.nik_backoff_cap_s),
+        math.ceil(hint_s or 0),
+    )
     nik_queue().change_visibility(record.receipt_handle, delay)
     logger.warning("registry unavailable: check will be retried", extra={"attempt": attempt, "delay_s": delay})
     raise RetryLater()

@@ -20,8 +20,11 @@ def object_keys(body: str) -> list[str]:
         event = json.loads(body)
     except ValueError:
         return []
-    return [decode_s3_event_key(r["s3"]["object"]["key"]) for r in event.get("Records", [])
-            if str(r.get("eventName", "")).startswith("ObjectCreated") and "s3" in r]
+    return [
+        decode_s3_event_key(r["s3"]["object"]["key"])
+        for r in event.get("Records", [])
+        if str(r.get("eventName", "")).startswith("ObjectCreated") and "s3" in r
+    ]
 
 
 @tracer.capture_method(capture_response=False)

@@ -21,7 +21,9 @@ logger, metrics, tracer = observability("outbox_relay")
 def _change(record: dict[str, Any]) -> Change:
     ddb = record.get("dynamodb", {})
     return Change(
-        event_id=record["eventID"], sequence_number=ddb["SequenceNumber"], event_name=record["eventName"],
+        event_id=record["eventID"],
+        sequence_number=ddb["SequenceNumber"],
+        event_name=record["eventName"],
         old=from_item(ddb["OldImage"]) if "OldImage" in ddb else None,
         new=from_item(ddb["NewImage"]) if "NewImage" in ddb else None,
     )
@@ -30,8 +32,10 @@ def _change(record: dict[str, Any]) -> Change:
 def _queues() -> dict[str, SqsQueue]:
     settings = get_settings()
     sqs = aws_client("sqs")
-    return {"EMAIL": SqsQueue(sqs, settings.require("email_queue_url")),
-            "NIK_CHECK": SqsQueue(sqs, settings.require("nik_queue_url"))}
+    return {
+        "EMAIL": SqsQueue(sqs, settings.require("email_queue_url")),
+        "NIK_CHECK": SqsQueue(sqs, settings.require("nik_queue_url")),
+    }
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -50,8 +54,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         failed = queue.send_batch([body for _, body in messages])
         if failed:
             first_failure = min(first_failure, *(messages[i][0] for i in failed))
-        metrics.add_metric(name=f"Relayed{kind.title().replace('_', '')}", unit=MetricUnit.Count,
-                           value=len(messages) - len(failed))
+        metrics.add_metric(
+            name=f"Relayed{kind.title().replace('_', '')}", unit=MetricUnit.Count, value=len(messages) - len(failed)
+        )
     increments = [(event_id, step) for index, event_id, step in work.increments if index < first_failure]
     if increments and not _count(increments):
         first_failure = 0

@@ -20,8 +20,10 @@ logger, metrics, tracer = observability("send_email")
 @lru_cache(maxsize=1)
 def _deps() -> tuple[DynamoRegistrationStore, SesMailer]:
     settings = get_settings()
-    return (DynamoRegistrationStore(aws_client("dynamodb"), settings.require("table_name")),
-            SesMailer(aws_client("ses"), settings.require("sender_email")))
+    return (
+        DynamoRegistrationStore(aws_client("dynamodb"), settings.require("table_name")),
+        SesMailer(aws_client("ses"), settings.require("sender_email")),
+    )
 
 
 @tracer.capture_method(capture_response=False)

@@ -46,8 +46,12 @@ def measure(call: Callable[[], dict[str, Any]]) -> tuple[int, list[str], int]:
 
 
 def person() -> dict[str, str]:
-    return {"email": f"bench-{uuid.uuid4().hex[:10]}@example.com", "password": "password-123",
-            "full_name": "Budi Santoso", "phone": "081234567890"}
+    return {
+        "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
+        "password": "password-123",
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+    }
 
 
 def main() -> int:  # noqa: PLR0915 - a linear script
@@ -64,8 +68,16 @@ def main() -> int:  # noqa: PLR0915 - a linear script
             return load_handler(fn)(event, ctx)  # type: ignore[no-any-return]
 
         def register() -> dict[str, Any]:
-            return invoke("register", api_event("POST", "/registrations", "/registrations", body=person(),
-                                                headers={"Idempotency-Key": uuid.uuid4().hex}))
+            return invoke(
+                "register",
+                api_event(
+                    "POST",
+                    "/registrations",
+                    "/registrations",
+                    body=person(),
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                ),
+            )
 
         def code_of(rid: str) -> str:
             item = ddb.get_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid))["Item"]
@@ -88,26 +100,45 @@ def main() -> int:  # noqa: PLR0915 - a linear script
 
         def verify_event() -> dict[str, Any]:
             rid, _ = new_registration()
-            return api_event("POST", "/registrations/{id}/email-verification",
-                             f"/registrations/{rid}/email-verification", body={"code": code_of(rid)},
-                             path_parameters={"id": rid})
+            return api_event(
+                "POST",
+                "/registrations/{id}/email-verification",
+                f"/registrations/{rid}/email-verification",
+                body={"code": code_of(rid)},
+                path_parameters={"id": rid},
+            )
 
         route("POST /registrations/{id}/email-verification", "verify_email", verify_event)
 
         def resend_event() -> dict[str, Any]:
             rid, _ = new_registration()
-            ddb.update_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid),
-                            UpdateExpression="SET code_sent_at = :t", ExpressionAttributeValues={":t": {"N": "0"}})
-            return api_event("POST", "/registrations/{id}/email-verification/resend",
-                             f"/registrations/{rid}/email-verification/resend", path_parameters={"id": rid})
+            ddb.update_item(
+                TableName=box.env["TABLE_NAME"],
+                Key=reg_key(rid),
+                UpdateExpression="SET code_sent_at = :t",
+                ExpressionAttributeValues={":t": {"N": "0"}},
+            )
+            return api_event(
+                "POST",
+                "/registrations/{id}/email-verification/resend",
+                f"/registrations/{rid}/email-verification/resend",
+                path_parameters={"id": rid},
+            )
 
         route("POST /registrations/{id}/email-verification/resend", "resend_code", resend_event)
 
         def verified() -> tuple[str, dict[str, Any], str]:
             rid, p = new_registration()
-            r = invoke("verify_email", api_event("POST", "/registrations/{id}/email-verification",
-                                                 f"/registrations/{rid}/email-verification",
-                                                 body={"code": code_of(rid)}, path_parameters={"id": rid}))
+            r = invoke(
+                "verify_email",
+                api_event(
+                    "POST",
+                    "/registrations/{id}/email-verification",
+                    f"/registrations/{rid}/email-verification",
+                    body={"code": code_of(rid)},
+                    path_parameters={"id": rid},
+                ),
+            )
             return rid, p, json.loads(r["body"])["access_token"]
 
         def session_event() -> dict[str, Any]:
@@ -118,25 +149,41 @@ def main() -> int:  # noqa: PLR0915 - a linear script
 
         def status_event() -> dict[str, Any]:
             rid, _, token = verified()
-            return api_event("GET", "/registrations/{id}", f"/registrations/{rid}", token=token,
-                             path_parameters={"id": rid})
+            return api_event(
+                "GET", "/registrations/{id}", f"/registrations/{rid}", token=token, path_parameters={"id": rid}
+            )
 
         route("GET /registrations/{id}", "get_registration", status_event)
 
         def nik_event() -> dict[str, Any]:
             rid, _, token = verified()
             serial = f"{uuid.uuid4().int % 9999 + 1:04d}"
-            return api_event("POST", "/registrations/{id}/nik", f"/registrations/{rid}/nik", token=token,
-                             path_parameters={"id": rid},
-                             body={"nik": f"320101210790{serial}", "full_name": "Budi Santoso",
-                                   "birth_date": "1990-07-21", "gender": "M"})
+            return api_event(
+                "POST",
+                "/registrations/{id}/nik",
+                f"/registrations/{rid}/nik",
+                token=token,
+                path_parameters={"id": rid},
+                body={
+                    "nik": f"320101210790{serial}",
+                    "full_name": "Budi Santoso",
+                    "birth_date": "1990-07-21",
+                    "gender": "M",
+                },
+            )
 
         route("POST /registrations/{id}/nik", "verify_nik", nik_event)
 
         def photo_event() -> dict[str, Any]:
             rid, _, token = verified()
-            return api_event("POST", "/registrations/{id}/photo", f"/registrations/{rid}/photo", token=token,
-                             path_parameters={"id": rid}, body={"content_type": "image/jpeg"})
+            return api_event(
+                "POST",
+                "/registrations/{id}/photo",
+                f"/registrations/{rid}/photo",
+                token=token,
+                path_parameters={"id": rid},
+                body={"content_type": "image/jpeg"},
+            )
 
         route("POST /registrations/{id}/photo", "upload_photo", photo_event)
 
@@ -147,11 +194,20 @@ def main() -> int:  # noqa: PLR0915 - a linear script
 
         def join_event() -> dict[str, Any]:
             rid, _, token = verified()
-            ddb.update_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid),
-                            UpdateExpression="SET nik_status = :v, photo_status = :a",
-                            ExpressionAttributeValues={":v": {"S": "VERIFIED"}, ":a": {"S": "ACCEPTED"}})
-            return api_event("POST", "/registrations/{id}/batch", f"/registrations/{rid}/batch", token=token,
-                             path_parameters={"id": rid}, body={"batch_id": "bench-batch"})
+            ddb.update_item(
+                TableName=box.env["TABLE_NAME"],
+                Key=reg_key(rid),
+                UpdateExpression="SET nik_status = :v, photo_status = :a",
+                ExpressionAttributeValues={":v": {"S": "VERIFIED"}, ":a": {"S": "ACCEPTED"}},
+            )
+            return api_event(
+                "POST",
+                "/registrations/{id}/batch",
+                f"/registrations/{rid}/batch",
+                token=token,
+                path_parameters={"id": rid},
+                body={"batch_id": "bench-batch"},
+            )
 
         route("POST /registrations/{id}/batch", "join_batch", join_event)
         route("GET /health", "health", lambda: api_event("GET", "/health", "/health"))

@@ -42,9 +42,16 @@ FIRST_CLIENT = {"upload_photo": "s3", "inspect_photo": "s3", "send_email": "dyna
 def run(code: str) -> float:
     # The Lambda runtime's environment: with LAMBDA_TASK_ROOT set, the X-Ray SDK behind Powertools
     # Tracer uses Lambda's sampling decision instead of building a centralised-sampling client.
-    env = {**os.environ, "AWS_DEFAULT_REGION": "ap-southeast-3", "AWS_ACCESS_KEY_ID": "x",
-           "AWS_SECRET_ACCESS_KEY": "x", "TABLE_NAME": "t", "LAMBDA_TASK_ROOT": str(ROOT),
-           "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR"}
+    env = {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "ap-southeast-3",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "TABLE_NAME": "t",
+        "LAMBDA_TASK_ROOT": str(ROOT),
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    }
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -58,22 +65,28 @@ def main(argv: list[str] | None = None) -> int:
     # Warm the bytecode caches once so every measurement compares like with like.
     run(BASELINE)
     for name in functions:
-        run(FUNCTION.format(src=str(ROOT / "src"), fn=str(ROOT / "functions" / name),
-                            client=FIRST_CLIENT.get(name, "dynamodb")))
+        run(
+            FUNCTION.format(
+                src=str(ROOT / "src"), fn=str(ROOT / "functions" / name), client=FIRST_CLIENT.get(name, "dynamodb")
+            )
+        )
     rows: list[dict[str, Any]] = []
     baseline = [run(BASELINE) for _ in range(args.runs)]
     base = statistics.median(baseline)
     for name in functions:
-        code = FUNCTION.format(src=str(ROOT / "src"), fn=str(ROOT / "functions" / name),
-                               client=FIRST_CLIENT.get(name, "dynamodb"))
+        code = FUNCTION.format(
+            src=str(ROOT / "src"), fn=str(ROOT / "functions" / name), client=FIRST_CLIENT.get(name, "dynamodb")
+        )
         samples = [run(code) for _ in range(args.runs)]
         med = statistics.median(samples)
         rows.append({"function": name, "median_ms": round(med * 1000, 1), "ratio": round(med / base, 2)})
     if args.json:
         print(json.dumps({"baseline_ms": round(base * 1000, 1), "functions": rows}, indent=2))
     else:
-        print(f"baseline (import boto3 + boto3.client('dynamodb')): median {base * 1000:.1f} ms "
-              f"over {args.runs} fresh processes")
+        print(
+            f"baseline (import boto3 + boto3.client('dynamodb')): median {base * 1000:.1f} ms "
+            f"over {args.runs} fresh processes"
+        )
         print(f"{'function':<18}{'median ms':>10}{'ratio':>8}  target <= 1.5")
         for r in rows:
             flag = "" if r["ratio"] <= 1.5 else "  OVER"

@@ -23,8 +23,12 @@ from infra.local.template import TemplateError
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
-    parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
-                        help="SAM template to run (default: template.yaml at the repository root)")
+    parser.add_argument(
+        "--template",
+        type=Path,
+        default=DEFAULT_TEMPLATE,
+        help="SAM template to run (default: template.yaml at the repository root)",
+    )
     parser.add_argument("--debug", action="store_true", help="debug logging (skipped resources, pollers)")
     args = parser.parse_args(argv)
     logs.configure(10 if args.debug else 20)

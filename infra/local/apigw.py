@@ -131,8 +131,9 @@ class RouteTable:
 
 
 # -- proxy event and response ----------------------------------------------------------------------
-def proxy_event(request: HttpRequest, resource: Resource, path_parameters: Mapping[str, str], stage: str,
-                now: float | None = None) -> dict[str, Any]:
+def proxy_event(
+    request: HttpRequest, resource: Resource, path_parameters: Mapping[str, str], stage: str, now: float | None = None
+) -> dict[str, Any]:
     """The event API Gateway's Lambda proxy integration (REST API, payload 1.0) sends."""
     at = time.time() if now is None else now
     headers, multi_headers = _headers(request.headers)
@@ -140,19 +141,33 @@ def proxy_event(request: HttpRequest, resource: Resource, path_parameters: Mappi
     body, is_base64 = _body(request.body)
     request_id = str(uuid.uuid4())
     return {
-        "resource": resource.path, "path": request.path, "httpMethod": request.method,
-        "headers": headers, "multiValueHeaders": multi_headers,
-        "queryStringParameters": query, "multiValueQueryStringParameters": multi_query,
-        "pathParameters": dict(path_parameters) or None, "stageVariables": None,
+        "resource": resource.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": None,
         "requestContext": {
-            "accountId": ACCOUNT_ID, "apiId": api_id(resource.api), "resourceId": _short_id(resource.path),
-            "stage": stage, "requestId": request_id, "extendedRequestId": request_id.replace("-", "")[:16] + "=",
+            "accountId": ACCOUNT_ID,
+            "apiId": api_id(resource.api),
+            "resourceId": _short_id(resource.path),
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id.replace("-", "")[:16] + "=",
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(at)),
-            "requestTimeEpoch": int(at * 1000), "path": f"/{stage}{request.path}",
-            "resourcePath": resource.path, "httpMethod": request.method, "protocol": "HTTP/1.1",
-            "domainName": (headers or {}).get("Host", ""), "identity": _identity(request.source_ip, headers),
+            "requestTimeEpoch": int(at * 1000),
+            "path": f"/{stage}{request.path}",
+            "resourcePath": resource.path,
+            "httpMethod": request.method,
+            "protocol": "HTTP/1.1",
+            "domainName": (headers or {}).get("Host", ""),
+            "identity": _identity(request.source_ip, headers),
         },
-        "body": body, "isBase64Encoded": is_base64,
+        "body": body,
+        "isBase64Encoded": is_base64,
     }
 
 
@@ -166,8 +181,18 @@ def _short_id(text: str) -> str:
 
 def _identity(source_ip: str, headers: Mapping[str, str] | None) -> dict[str, Any]:
     user_agent = next((v for k, v in (headers or {}).items() if k.lower() == "user-agent"), None)
-    nulls = ("cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "accessKey", "principalOrgId",
-             "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user")
+    nulls = (
+        "cognitoIdentityPoolId",
+        "accountId",
+        "cognitoIdentityId",
+        "caller",
+        "accessKey",
+        "principalOrgId",
+        "cognitoAuthenticationType",
+        "cognitoAuthenticationProvider",
+        "userArn",
+        "user",
+    )
     return {**dict.fromkeys(nulls), "sourceIp": source_ip, "userAgent": user_agent}
 
 
@@ -248,22 +273,34 @@ def _response_body(result: Mapping[str, Any]) -> bytes:
     return body.encode("utf-8")
 
 
-def problem(status: int, slug: str, title: str, detail: str, headers: Iterable[tuple[str, str]] = (),
-            extra: Mapping[str, Any] | None = None) -> HttpResponse:
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: Iterable[tuple[str, str]] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> HttpResponse:
     body = {"type": slug, "title": title, "status": status, "detail": detail, **(extra or {})}
-    return HttpResponse(status, [("Content-Type", PROBLEM_TYPE), *headers],
-                        json.dumps(body, separators=(",", ":")).encode("utf-8"))
+    return HttpResponse(
+        status, [("Content-Type", PROBLEM_TYPE), *headers], json.dumps(body, separators=(",", ":")).encode("utf-8")
+    )
 
 
 def json_response(status: int, body: Any) -> HttpResponse:
-    return HttpResponse(status, [("Content-Type", "application/json")],
-                        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return HttpResponse(
+        status,
+        [("Content-Type", "application/json")],
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+    )
 
 
 def preflight(resource: Resource, cors: CorsConfig) -> HttpResponse:
-    headers = [("Access-Control-Allow-Origin", cors.allow_origin),
-               ("Access-Control-Allow-Methods", cors.allow_methods or ",".join(resource.allowed())),
-               ("Access-Control-Allow-Headers", cors.allow_headers)]
+    headers = [
+        ("Access-Control-Allow-Origin", cors.allow_origin),
+        ("Access-Control-Allow-Methods", cors.allow_methods or ",".join(resource.allowed())),
+        ("Access-Control-Allow-Headers", cors.allow_headers),
+    ]
     if cors.max_age is not None:
         headers.append(("Access-Control-Max-Age", cors.max_age))
     if cors.allow_credentials:

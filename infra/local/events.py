@@ -73,8 +73,7 @@ def event_sources(specs: Mapping[str, FunctionSpec], resolver: Resolver) -> Even
             elif etype == "DynamoDB":
                 found.streams.append(_stream(lid, props))
             else:
-                log.info("event type not emulated locally", extra={"function": lid, "event": event_name,
-                                                                   "type": etype})
+                log.info("event type not emulated locally", extra={"function": lid, "event": event_name, "type": etype})
     return found
 
 
@@ -83,30 +82,42 @@ def _route(lid: str, props: Mapping[str, Any], raw: Mapping[str, Any]) -> ApiRou
     api = api_ref.get("Ref") if isinstance(api_ref, dict) else None
     path = str(props["Path"])
     method = str(props["Method"]).upper()
-    return ApiRoute(function=lid, path=path, method="ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD")
-                    else method, api=api)
+    return ApiRoute(
+        function=lid,
+        path=path,
+        method="ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
+        api=api,
+    )
 
 
 def _sqs(lid: str, props: Mapping[str, Any]) -> SqsSource:
     scaling = props.get("ScalingConfig") or {}
     return SqsSource(
-        function=lid, queue_arn=str(props["Queue"]), batch_size=int(props.get("BatchSize", 10)),
+        function=lid,
+        queue_arn=str(props["Queue"]),
+        batch_size=int(props.get("BatchSize", 10)),
         window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
         report_failures=REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or []),
-        concurrency=max(1, int(scaling.get("MaximumConcurrency", 2))), filters=_filters(lid, props))
+        concurrency=max(1, int(scaling.get("MaximumConcurrency", 2))),
+        filters=_filters(lid, props),
+    )
 
 
 def _stream(lid: str, props: Mapping[str, Any]) -> StreamSource:
     on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
     return StreamSource(
-        function=lid, stream_arn=str(props["Stream"]),
+        function=lid,
+        stream_arn=str(props["Stream"]),
         starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
-        batch_size=int(props.get("BatchSize", 100)), window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+        batch_size=int(props.get("BatchSize", 100)),
+        window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
         bisect=str(props.get("BisectBatchOnFunctionError", False)).lower() == "true",
         report_failures=REPORT_BATCH_ITEM_FAILURES in (props.get("FunctionResponseTypes") or []),
         max_retries=int(props.get("MaximumRetryAttempts", -1)),
         max_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
-        on_failure_arn=str(on_failure) if on_failure else None, filters=_filters(lid, props))
+        on_failure_arn=str(on_failure) if on_failure else None,
+        filters=_filters(lid, props),
+    )
 
 
 def _filters(lid: str, props: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:

@@ -17,7 +17,11 @@ from typing import Any
 
 _MISSING: Any = object()
 _NUMERIC: dict[str, Callable[[float, float], bool]] = {
-    "=": operator.eq, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
@@ -63,7 +67,7 @@ def _rule_matches(value: Any, rule: Any, *, present: bool) -> bool:
 
 
 def _operator_matches(value: Any, rule: Mapping[str, Any], *, present: bool) -> bool:
-    (name, arg), = rule.items()
+    ((name, arg),) = rule.items()
     if name == "exists":
         return present is bool(arg)
     if not present:
@@ -97,7 +101,11 @@ def _numeric(value: Any, arg: list[Any]) -> bool:
 
 def _equal(value: Any, expected: Any) -> bool:
     numbers = (int, float)
-    if isinstance(value, numbers) and isinstance(expected, numbers) and not isinstance(value, bool) \
-            and not isinstance(expected, bool):
+    if (
+        isinstance(value, numbers)
+        and isinstance(expected, numbers)
+        and not isinstance(value, bool)
+        and not isinstance(expected, bool)
+    ):
         return float(value) == float(expected)
     return type(value) is type(expected) and bool(value == expected)

@@ -56,10 +56,15 @@ def function_specs(template: Template, resolver: Resolver) -> dict[str, Function
         variables = (props.get("Environment") or {}).get("Variables") or {}
         environment = {key: resolver.resolve_str(value) for key, value in resolver.resolve(variables).items()}
         specs[lid] = FunctionSpec(
-            logical_id=lid, name=physical_name(lid, SERVERLESS_FUNCTION), code_dir=(template.root / code_uri).resolve(),
-            handler=str(props["Handler"]), timeout_s=float(resolver.resolve(props.get("Timeout", 3))),
-            memory_mb=int(resolver.resolve(props.get("MemorySize", 128))), environment=environment,
-            events=props.get("Events") or {})
+            logical_id=lid,
+            name=physical_name(lid, SERVERLESS_FUNCTION),
+            code_dir=(template.root / code_uri).resolve(),
+            handler=str(props["Handler"]),
+            timeout_s=float(resolver.resolve(props.get("Timeout", 3))),
+            memory_mb=int(resolver.resolve(props.get("MemorySize", 128))),
+            environment=environment,
+            events=props.get("Events") or {},
+        )
     return specs
 
 
@@ -81,8 +86,10 @@ def merged_environment(specs: Mapping[str, FunctionSpec], overrides: Mapping[str
     for lid in sorted(specs):
         for key, value in specs[lid].environment.items():
             if key in merged and merged[key] != value and key not in ALLOWED_ENV_CONFLICTS:
-                log.warning("environment variable differs between functions; one process can hold one value",
-                            extra={"variable": key, "kept_from": owner[key], "ignored_from": lid})
+                log.warning(
+                    "environment variable differs between functions; one process can hold one value",
+                    extra={"variable": key, "kept_from": owner[key], "ignored_from": lid},
+                )
             if key not in merged:
                 merged[key], owner[key] = value, lid
     merged.update(overrides)
@@ -132,17 +139,24 @@ class LocalFunction:
         finally:
             elapsed = time.monotonic() - started
             if elapsed > self.spec.timeout_s:
-                log.warning("invocation took longer than the function's Timeout (Lambda would have stopped it)",
-                            extra={"function": self.spec.logical_id, "elapsed_s": round(elapsed, 2),
-                                   "timeout_s": self.spec.timeout_s})
+                log.warning(
+                    "invocation took longer than the function's Timeout (Lambda would have stopped it)",
+                    extra={
+                        "function": self.spec.logical_id,
+                        "elapsed_s": round(elapsed, 2),
+                        "timeout_s": self.spec.timeout_s,
+                    },
+                )
 
     def _cold_start(self) -> Callable[[Any, Any], Any]:
         with self._lock:
             if self._handler is None:
                 started = time.monotonic()
                 self._handler = load_handler(self.spec, self.module)
-                log.info("cold start", extra={"function": self.spec.logical_id,
-                                              "init_ms": round((time.monotonic() - started) * 1000)})
+                log.info(
+                    "cold start",
+                    extra={"function": self.spec.logical_id, "init_ms": round((time.monotonic() - started) * 1000)},
+                )
             return self._handler
 
 

@@ -51,8 +51,13 @@ class ApiSettings:
 
 
 class Gateway:
-    def __init__(self, routes: RouteTable, invoke: Invoke, apis: Mapping[str | None, ApiSettings],
-                 sent_emails: Callable[[], list[Any]]) -> None:
+    def __init__(
+        self,
+        routes: RouteTable,
+        invoke: Invoke,
+        apis: Mapping[str | None, ApiSettings],
+        sent_emails: Callable[[], list[Any]],
+    ) -> None:
         self.routes = routes
         self._invoke = invoke
         self._apis = dict(apis)
@@ -72,15 +77,21 @@ class Gateway:
         settings = self.settings(resource.api)
         return self.with_cors(self._dispatch(request, resource, params, settings), settings.cors), resource.path
 
-    def _dispatch(self, request: HttpRequest, resource: Resource, params: dict[str, str],
-                  settings: ApiSettings) -> HttpResponse:
+    def _dispatch(
+        self, request: HttpRequest, resource: Resource, params: dict[str, str], settings: ApiSettings
+    ) -> HttpResponse:
         function = resource.function_for(request.method)
         if function is None and request.method == "OPTIONS":
             return apigw.preflight(resource, settings.cors)
         if function is None:
             allowed = ", ".join(resource.allowed())
-            return apigw.problem(405, "method-not-allowed", "Method not allowed",
-                                 f"This resource accepts {allowed}.", headers=[("Allow", allowed)])
+            return apigw.problem(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                f"This resource accepts {allowed}.",
+                headers=[("Allow", allowed)],
+            )
         event = apigw.proxy_event(request, resource, params, settings.stage)
         try:
             return apigw.response_from_result(self._invoke(function, event))
@@ -88,19 +99,30 @@ class Gateway:
             log.error("malformed proxy response", extra={"function": function, "reason": str(exc)})
         except Exception:
             log.exception("handler raised", extra={"function": function})
-        return apigw.problem(settings.error_status, "internal-error", "Internal error",
-                             "Something went wrong on our side; please retry.")
+        return apigw.problem(
+            settings.error_status, "internal-error", "Internal error", "Something went wrong on our side; please retry."
+        )
 
     def _mailbox(self, request: HttpRequest) -> HttpResponse:
         from infra.local.mailbox import messages_for
 
         if request.method != "GET":
-            return apigw.problem(405, "method-not-allowed", "Method not allowed", "This resource accepts GET.",
-                                 headers=[("Allow", "GET")])
+            return apigw.problem(
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                "This resource accepts GET.",
+                headers=[("Allow", "GET")],
+            )
         to = (parse_qs(request.query).get("to") or [""])[-1].strip()
         if not to:
-            return apigw.problem(422, "validation-failed", "Invalid request", "The query parameter `to` is required.",
-                                 extra={"errors": [{"field": "to", "message": "is required"}]})
+            return apigw.problem(
+                422,
+                "validation-failed",
+                "Invalid request",
+                "The query parameter `to` is required.",
+                extra={"errors": [{"field": "to", "message": "is required"}]},
+            )
         return apigw.json_response(200, {"messages": messages_for(self._sent_emails(), to)})
 
     @staticmethod
@@ -131,20 +153,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
             request = self._request()
             response, resource = self.gateway.handle(request)
         except BodyTooLarge:
-            response = apigw.problem(413, "payload-too-large", "Payload too large",
-                                     f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+            response = apigw.problem(
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The request body must be at most {MAX_BODY_BYTES} bytes.",
+            )
         except BadRequest as exc:
             self.close_connection = True
             response = apigw.problem(400, "bad-request", "Bad request", str(exc))
         self._write(self.gateway.with_cors(response, self.gateway.settings(None).cors))  # if not set by route
-        access_log.info("request", extra={"method": self.command, "resource": resource, "status": response.status,
-                                          "latency_ms": round((time.monotonic() - started) * 1000, 1)})
+        access_log.info(
+            "request",
+            extra={
+                "method": self.command,
+                "resource": resource,
+                "status": response.status,
+                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
 
     def _request(self) -> HttpRequest:
         target = urlsplit(self.path)
-        return HttpRequest(method=self.command, path=target.path or "/", query=target.query,
-                           headers=list(self.headers.items()), body=self._body(),
-                           source_ip=str(self.client_address[0]))
+        return HttpRequest(
+            method=self.command,
+            path=target.path or "/",
+            query=target.query,
+            headers=list(self.headers.items()),
+            body=self._body(),
+            source_ip=str(self.client_address[0]),
+        )
 
     def _body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

@@ -33,24 +33,48 @@ AttributeLookup = Callable[[str], Mapping[str, Any] | None]
 
 
 class Resolver:
-    def __init__(self, template: Template, parameters: Mapping[str, str], attributes: AttributeLookup,
-                 *, region: str, account_id: str = ACCOUNT_ID, stack_name: str = LOCAL_STACK_NAME) -> None:
+    def __init__(
+        self,
+        template: Template,
+        parameters: Mapping[str, str],
+        attributes: AttributeLookup,
+        *,
+        region: str,
+        account_id: str = ACCOUNT_ID,
+        stack_name: str = LOCAL_STACK_NAME,
+    ) -> None:
         self._template = template
         self._parameters = dict(parameters)
         self._attributes = attributes
         self._conditions: dict[str, bool] = {}
         self._pseudo: dict[str, Any] = {
-            "AWS::Region": region, "AWS::AccountId": account_id, "AWS::StackName": stack_name,
-            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE,
+            "AWS::Region": region,
+            "AWS::AccountId": account_id,
+            "AWS::StackName": stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": NO_VALUE,
             "AWS::NotificationARNs": [],
             "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/local",
         }
         self._functions: dict[str, Callable[[Any], Any]] = {
-            "Ref": self.ref, "Fn::GetAtt": self._get_att, "Fn::Sub": self._sub, "Fn::If": self._if,
-            "Fn::Equals": self._equals, "Fn::Not": self._not, "Fn::And": self._and, "Fn::Or": self._or,
-            "Condition": self.condition, "Fn::Join": self._join, "Fn::Select": self._select,
-            "Fn::Split": self._split, "Fn::FindInMap": self._find_in_map, "Fn::Base64": self._base64,
-            "Fn::GetAZs": self._get_azs, "Fn::ImportValue": self._import_value, "Fn::Cidr": self._cidr,
+            "Ref": self.ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::Sub": self._sub,
+            "Fn::If": self._if,
+            "Fn::Equals": self._equals,
+            "Fn::Not": self._not,
+            "Fn::And": self._and,
+            "Fn::Or": self._or,
+            "Condition": self.condition,
+            "Fn::Join": self._join,
+            "Fn::Select": self._select,
+            "Fn::Split": self._split,
+            "Fn::FindInMap": self._find_in_map,
+            "Fn::Base64": self._base64,
+            "Fn::GetAZs": self._get_azs,
+            "Fn::ImportValue": self._import_value,
+            "Fn::Cidr": self._cidr,
             "Fn::Length": lambda arg: len(self.resolve(arg)),
             "Fn::ToJsonString": lambda arg: json.dumps(self.resolve(arg), separators=(",", ":")),
         }

@@ -40,8 +40,11 @@ def _content(message: Any) -> tuple[str, str]:
 
 
 def _parse_raw(raw: str | bytes) -> tuple[str, str]:
-    parsed = (email.message_from_bytes(raw, policy=email.policy.default) if isinstance(raw, bytes)
-              else email.message_from_string(raw, policy=email.policy.default))
+    parsed = (
+        email.message_from_bytes(raw, policy=email.policy.default)
+        if isinstance(raw, bytes)
+        else email.message_from_string(raw, policy=email.policy.default)
+    )
     body = parsed.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
     text = body.get_content() if body is not None else ""
     return str(parsed.get("Subject", "")), str(text)

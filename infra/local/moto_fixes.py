@@ -24,8 +24,11 @@ def apply() -> None:
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        shards = {name: (table.stream_shard, len(table.stream_shard.items))
-                  for name, table in self.tables.items() if getattr(table, "stream_shard", None) is not None}
+        shards = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
         try:
             original(self, transact_items)
         except Exception:

@@ -40,8 +40,12 @@ class _Buffered:
 class SerialisedApp:
     """WSGI wrapper: one request at a time; SQS long polls emulated outside the lock."""
 
-    def __init__(self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], lock: threading.Lock,
-                 queue_wait_defaults: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        lock: threading.Lock,
+        queue_wait_defaults: Mapping[str, int] | None = None,
+    ) -> None:
         self._app = app
         self._lock = lock
         self._queue_waits = queue_wait_defaults if queue_wait_defaults is not None else {}
@@ -141,8 +145,7 @@ class MotoServer:
         moto_fixes.apply()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         app = SerialisedApp(DomainDispatcherApplication(create_backend_app), self.lock, self.queue_wait_defaults)
-        self._server = make_server(HOST, self._requested_port, app, threaded=True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(HOST, self._requested_port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()

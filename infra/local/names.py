@@ -72,13 +72,22 @@ def static_attributes(logical_id: str, resource: dict[str, Any], region: str, aw
     if rtype == "AWS::SQS::Queue":
         name = physical_name(logical_id, rtype, fifo=_is_fifo(props))
         url = queue_url(name, aws_port)
-        return {"Ref": url, "name": name, "QueueName": name, "QueueUrl": url,
-                "Arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}"}
+        return {
+            "Ref": url,
+            "name": name,
+            "QueueName": name,
+            "QueueUrl": url,
+            "Arn": f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}",
+        }
     if rtype == "AWS::S3::Bucket":
         name = physical_name(logical_id, rtype)
-        return {"Ref": name, "name": name, "Arn": f"arn:aws:s3:::{name}",
-                "DomainName": f"{name}.s3.amazonaws.com",
-                "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com"}
+        return {
+            "Ref": name,
+            "name": name,
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{region}.amazonaws.com",
+        }
     if rtype in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
         name = physical_name(logical_id, rtype)
         return {"Ref": name, "name": name, "Arn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"}
@@ -93,8 +102,9 @@ def _is_fifo(props: dict[str, Any]) -> bool:
     return str(flag).lower() == "true" or (isinstance(name, str) and name.endswith(".fifo"))
 
 
-def local_resource_names(template_path: str | Path = DEFAULT_TEMPLATE, *, aws_port: int | None = None,
-                         region: str | None = None) -> dict[str, dict[str, str]]:
+def local_resource_names(
+    template_path: str | Path = DEFAULT_TEMPLATE, *, aws_port: int | None = None, region: str | None = None
+) -> dict[str, dict[str, str]]:
     """logical id -> {"name", and "url" (queues) / "arn" where computable} for the template's tables,
     queues, buckets, functions and secrets (those the template's Conditions create locally).
     No AWS call; port and region default to the environment, like the running stack's."""
@@ -106,8 +116,12 @@ def local_resource_names(template_path: str | Path = DEFAULT_TEMPLATE, *, aws_po
     port = aws_port if aws_port is not None else aws_port_from_env()
     where = region or region_from_env()
     template = load_template(Path(template_path))
-    resolver = Resolver(template, parameter_values(template.parameters, DEFAULT_REGISTRY_PORT),
-                        ResourceValues(template, where, port).lookup, region=where)
+    resolver = Resolver(
+        template,
+        parameter_values(template.parameters, DEFAULT_REGISTRY_PORT),
+        ResourceValues(template, where, port).lookup,
+        region=where,
+    )
     result: dict[str, dict[str, str]] = {}
     for logical_id, resource in template.resources.items():
         attrs = static_attributes(logical_id, resource, where, port)

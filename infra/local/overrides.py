@@ -44,8 +44,11 @@ def parameter_values(definitions: Mapping[str, Mapping[str, Any]], registry_port
 def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Function environment overrides from the process: PRAKERJA_LOCAL_TOKEN_TTL_S=5 -> TOKEN_TTL_S=5."""
     source = os.environ if environ is None else environ
-    return {key[len(ENV_OVERRIDE_PREFIX):]: value for key, value in source.items()
-            if key.startswith(ENV_OVERRIDE_PREFIX) and len(key) > len(ENV_OVERRIDE_PREFIX)}
+    return {
+        key[len(ENV_OVERRIDE_PREFIX) :]: value
+        for key, value in source.items()
+        if key.startswith(ENV_OVERRIDE_PREFIX) and len(key) > len(ENV_OVERRIDE_PREFIX)
+    }
 
 
 def _text(value: Any) -> str:

@@ -23,10 +23,20 @@ log = logging.getLogger("infra.local.provision")
 TABLE, QUEUE, BUCKET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"
 KEY, ALIAS, SECRET = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SecretsManager::Secret"
 PROVISIONED_TYPES = (KEY, ALIAS, SECRET, TABLE, QUEUE, BUCKET)
-_QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
-                     "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
-                     "FifoThroughputLimit", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
-                     "SqsManagedSseEnabled")
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
+    "SqsManagedSseEnabled",
+)
 
 
 class ResourceValues(Mapping[str, Mapping[str, Any]]):
@@ -78,8 +88,15 @@ class _Placeholder(Mapping[str, Any]):
 
 
 class Provisioner:
-    def __init__(self, template: Template, resolver: Resolver, values: ResourceValues, region: str,
-                 client: Callable[[str], Any], queue_wait_defaults: dict[str, int]) -> None:
+    def __init__(
+        self,
+        template: Template,
+        resolver: Resolver,
+        values: ResourceValues,
+        region: str,
+        client: Callable[[str], Any],
+        queue_wait_defaults: dict[str, int],
+    ) -> None:
         self._template = template
         self._resolver = resolver
         self._values = values
@@ -88,13 +105,20 @@ class Provisioner:
         self._queue_waits = queue_wait_defaults
         self.counts: Counter[str] = Counter()
         self._create: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
-            TABLE: self._table, QUEUE: self._queue, BUCKET: self._bucket, KEY: self._key, ALIAS: self._alias,
+            TABLE: self._table,
+            QUEUE: self._queue,
+            BUCKET: self._bucket,
+            KEY: self._key,
+            ALIAS: self._alias,
             SECRET: self._secret,
         }
 
     def provision_all(self) -> None:
-        wanted = {lid: res for lid, res in self._template.resources.items()
-                  if res.get("Type") in PROVISIONED_TYPES and self._resolver.included(res)}
+        wanted = {
+            lid: res
+            for lid, res in self._template.resources.items()
+            if res.get("Type") in PROVISIONED_TYPES and self._resolver.included(res)
+        }
         for lid, res in self._template.resources.items():
             if lid not in wanted:
                 log.debug("not created locally", extra={"resource": lid, "type": res.get("Type")})
@@ -109,12 +133,17 @@ class Provisioner:
     def _table(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
         ddb = self._client("dynamodb")
         name = physical_name(lid, TABLE)
-        args: dict[str, Any] = {"TableName": name, "KeySchema": props["KeySchema"],
-                                "AttributeDefinitions": props["AttributeDefinitions"],
-                                "BillingMode": props.get("BillingMode", "PROVISIONED")}
+        args: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        }
         if args["BillingMode"] == "PROVISIONED":
             args["ProvisionedThroughput"] = props.get("ProvisionedThroughput") or {
-                "ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
+                "ReadCapacityUnits": 5,
+                "WriteCapacityUnits": 5,
+            }
         for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
             if props.get(key):
                 args[key] = props[key]
@@ -123,26 +152,49 @@ class Provisioner:
             args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
         sse = props.get("SSESpecification")
         if sse:
-            args["SSESpecification"] = _without_none({"Enabled": bool(sse.get("SSEEnabled")),
-                                                      "SSEType": sse.get("SSEType"),
-                                                      "KMSMasterKeyId": sse.get("KMSMasterKeyId")})
+            args["SSESpecification"] = _without_none(
+                {
+                    "Enabled": bool(sse.get("SSEEnabled")),
+                    "SSEType": sse.get("SSEType"),
+                    "KMSMasterKeyId": sse.get("KMSMasterKeyId"),
+                }
+            )
         table = ddb.create_table(**args)["TableDescription"]
         self._table_extras(ddb, name, props)
-        _skipped(lid, props, {"KeySchema", "AttributeDefinitions", "BillingMode", "ProvisionedThroughput",
-                              "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification",
-                              "SSESpecification", "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
-                              "TableName"})
+        _skipped(
+            lid,
+            props,
+            {
+                "KeySchema",
+                "AttributeDefinitions",
+                "BillingMode",
+                "ProvisionedThroughput",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "StreamSpecification",
+                "SSESpecification",
+                "TimeToLiveSpecification",
+                "PointInTimeRecoverySpecification",
+                "TableName",
+            },
+        )
         return {"Ref": name, "name": name, "Arn": table["TableArn"], "StreamArn": table.get("LatestStreamArn", "")}
 
     def _table_extras(self, ddb: Any, name: str, props: dict[str, Any]) -> None:
         ttl = props.get("TimeToLiveSpecification")
         if ttl and _true(ttl.get("Enabled")):
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-                "AttributeName": ttl["AttributeName"], "Enabled": True})
+            ddb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+            )
         pitr = props.get("PointInTimeRecoverySpecification")
         if pitr and _true(pitr.get("PointInTimeRecoveryEnabled")):
-            _optional(name, "PointInTimeRecoverySpecification", lambda: ddb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}))
+            _optional(
+                name,
+                "PointInTimeRecoverySpecification",
+                lambda: ddb.update_continuous_backups(
+                    TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                ),
+            )
 
     # -- SQS ----------------------------------------------------------------------------------------
     def _queue(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
@@ -173,34 +225,54 @@ class Provisioner:
             if prop in props:
                 _optional(lid, prop, call)
         _skipped(lid, props, {"BucketName", *self._bucket_calls(s3, name, props)})
-        return {"Ref": name, "name": name, "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com",
-                "RegionalDomainName": f"{name}.s3.{self._region}.amazonaws.com"}
+        return {
+            "Ref": name,
+            "name": name,
+            "Arn": f"arn:aws:s3:::{name}",
+            "DomainName": f"{name}.s3.amazonaws.com",
+            "RegionalDomainName": f"{name}.s3.{self._region}.amazonaws.com",
+        }
 
     @staticmethod
     def _bucket_calls(s3: Any, name: str, props: dict[str, Any]) -> dict[str, Callable[[], Any]]:
         return {
             "CorsConfiguration": lambda: s3.put_bucket_cors(
-                Bucket=name, CORSConfiguration={"CORSRules": [_cors_rule(r) for r in props["CorsConfiguration"]
-                                                              ["CorsRules"]]}),
+                Bucket=name,
+                CORSConfiguration={"CORSRules": [_cors_rule(r) for r in props["CorsConfiguration"]["CorsRules"]]},
+            ),
             "PublicAccessBlockConfiguration": lambda: s3.put_public_access_block(
-                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]),
+                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+            ),
             "BucketEncryption": lambda: s3.put_bucket_encryption(
-                Bucket=name, ServerSideEncryptionConfiguration={"Rules": [
-                    _encryption_rule(r) for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]}),
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [
+                        _encryption_rule(r) for r in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            ),
             "VersioningConfiguration": lambda: s3.put_bucket_versioning(
-                Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}),
+                Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]}
+            ),
             "OwnershipControls": lambda: s3.put_bucket_ownership_controls(
-                Bucket=name, OwnershipControls=props["OwnershipControls"]),
+                Bucket=name, OwnershipControls=props["OwnershipControls"]
+            ),
             "NotificationConfiguration": lambda: s3.put_bucket_notification_configuration(
-                Bucket=name, NotificationConfiguration=_notifications(name, props["NotificationConfiguration"])),
+                Bucket=name, NotificationConfiguration=_notifications(name, props["NotificationConfiguration"])
+            ),
         }
 
     # -- KMS and Secrets Manager ------------------------------------------------------------------------
     def _key(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
         kms = self._client("kms")
-        args = _without_none({"Description": props.get("Description"), "KeyUsage": props.get("KeyUsage"),
-                              "KeySpec": props.get("KeySpec"),
-                              "Policy": json.dumps(props["KeyPolicy"]) if "KeyPolicy" in props else None})
+        args = _without_none(
+            {
+                "Description": props.get("Description"),
+                "KeyUsage": props.get("KeyUsage"),
+                "KeySpec": props.get("KeySpec"),
+                "Policy": json.dumps(props["KeyPolicy"]) if "KeyPolicy" in props else None,
+            }
+        )
         meta = kms.create_key(**args)["KeyMetadata"]
         if _true(props.get("EnableKeyRotation")):
             _optional(lid, "EnableKeyRotation", lambda: kms.enable_key_rotation(KeyId=meta["KeyId"]))
@@ -262,8 +334,9 @@ def _optional(resource: str, prop: str, call: Callable[[], Any]) -> None:
     try:
         call()
     except Exception as exc:  # moto lacks a feature: the local stack runs without it
-        log.info("property not applied locally", extra={"resource": resource, "property": prop,
-                                                        "reason": type(exc).__name__})
+        log.info(
+            "property not applied locally", extra={"resource": resource, "property": prop, "reason": type(exc).__name__}
+        )
 
 
 def _skipped(resource: str, props: Mapping[str, Any], handled: set[str]) -> None:

@@ -15,8 +15,13 @@ import urllib.request
 from infra.local.names import HOST, ROOT
 
 log = logging.getLogger("infra.local.registry")
-PASS_THROUGH = ("PRAKERJA_REGISTRY_FIXTURE", "PRAKERJA_REGISTRY_FAILURE_RATE", "PRAKERJA_REGISTRY_LATENCY_MS",
-                "PRAKERJA_REGISTRY_API_KEY", "PRAKERJA_REGISTRY_VERBOSE")
+PASS_THROUGH = (
+    "PRAKERJA_REGISTRY_FIXTURE",
+    "PRAKERJA_REGISTRY_FAILURE_RATE",
+    "PRAKERJA_REGISTRY_LATENCY_MS",
+    "PRAKERJA_REGISTRY_API_KEY",
+    "PRAKERJA_REGISTRY_VERBOSE",
+)
 
 
 class RegistryError(RuntimeError):
@@ -41,11 +46,20 @@ class RegistryProcess:
         if importlib.util.find_spec("infra.registry") is None:
             log.warning("infra.registry not found: running without the registry stand-in")
             return False
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("PRAKERJA_REGISTRY_") or key in PASS_THROUGH}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("PRAKERJA_REGISTRY_") or key in PASS_THROUGH
+        }
         env["PRAKERJA_REGISTRY_PORT"] = str(self.port)
-        self._proc = subprocess.Popen([sys.executable, "-m", "infra.registry"], cwd=ROOT, env=env, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.registry"],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         threading.Thread(target=self._pump, name="registry-output", daemon=True).start()
         return True
 

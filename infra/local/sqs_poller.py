@@ -28,8 +28,15 @@ ERROR_BACKOFF_S = 1.0
 
 
 class SqsPoller:
-    def __init__(self, source: SqsSource, queue_url: str, invoke: Callable[[dict[str, Any]], Any], client: Any,
-                 region: str, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        source: SqsSource,
+        queue_url: str,
+        invoke: Callable[[dict[str, Any]], Any],
+        client: Any,
+        region: str,
+        stop: threading.Event,
+    ) -> None:
         self.source = source
         self._url = queue_url
         self._invoke = invoke
@@ -37,8 +44,7 @@ class SqsPoller:
         self._region = region
         self._stop = stop
         self._slots = threading.BoundedSemaphore(source.concurrency)
-        self._pool = ThreadPoolExecutor(max_workers=source.concurrency,
-                                        thread_name_prefix=f"sqs-{source.function}")
+        self._pool = ThreadPoolExecutor(max_workers=source.concurrency, thread_name_prefix=f"sqs-{source.function}")
         self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{source.function}", daemon=True)
 
     def start(self) -> None:
@@ -81,8 +87,12 @@ class SqsPoller:
 
     def _receive(self, wanted: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
-            QueueUrl=self._url, MaxNumberOfMessages=max(1, min(10, wanted)), WaitTimeSeconds=0,
-            MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
+            QueueUrl=self._url,
+            MaxNumberOfMessages=max(1, min(10, wanted)),
+            WaitTimeSeconds=0,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
         return list(response.get("Messages") or [])
 
     # -- invoking -----------------------------------------------------------------------------------
@@ -107,25 +117,28 @@ class SqsPoller:
         try:
             result = self._invoke({"Records": records})
         except Exception as exc:
-            log.warning("handler raised; the batch returns to the queue after its visibility timeout",
-                        extra={"function": self.source.function, "error": type(exc).__name__, "size": len(ids)})
+            log.warning(
+                "handler raised; the batch returns to the queue after its visibility timeout",
+                extra={"function": self.source.function, "error": type(exc).__name__, "size": len(ids)},
+            )
             return ids
         if not self.source.report_failures:
             return set()
         failed = batch_item_failures(result, ids)
         if failed:
-            log.info("partial batch failure", extra={"function": self.source.function, "failed": len(failed),
-                                                     "size": len(ids)})
+            log.info(
+                "partial batch failure",
+                extra={"function": self.source.function, "failed": len(failed), "size": len(ids)},
+            )
         return failed
 
     def _delete(self, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 10):
-            chunk = records[start:start + 10]
+            chunk = records[start : start + 10]
             entries = [{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)]
             response = self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
             if response.get("Failed"):
-                log.warning("delete failed", extra={"function": self.source.function,
-                                                    "count": len(response["Failed"])})
+                log.warning("delete failed", extra={"function": self.source.function, "count": len(response["Failed"])})
 
 
 def batch_item_failures(result: Any, ids: set[str]) -> set[str]:
@@ -148,8 +161,9 @@ def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[
         "receiptHandle": message["ReceiptHandle"],
         "body": message.get("Body", ""),
         "attributes": dict(message.get("Attributes") or {}),
-        "messageAttributes": {name: _message_attribute(value)
-                              for name, value in (message.get("MessageAttributes") or {}).items()},
+        "messageAttributes": {
+            name: _message_attribute(value) for name, value in (message.get("MessageAttributes") or {}).items()
+        },
         "md5OfBody": message.get("MD5OfBody", ""),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,

@@ -62,8 +62,9 @@ class LocalStack:
         parameters = overrides.parameter_values(template.parameters, self.settings.registry_port)
         self.values = ResourceValues(template, self.settings.region, self.moto.port)
         resolver = Resolver(template, parameters, self.values.lookup, region=self.settings.region)
-        Provisioner(template, resolver, self.values, self.settings.region, self.client,
-                    self.moto.queue_wait_defaults).provision_all()
+        Provisioner(
+            template, resolver, self.values, self.settings.region, self.client, self.moto.queue_wait_defaults
+        ).provision_all()
         specs = function_specs(template, resolver)
         self._prepare_functions(template, resolver, specs)
         self._verify_senders()
@@ -87,7 +88,8 @@ class LocalStack:
             import boto3
 
             self._clients[service] = boto3.session.Session().client(  # type: ignore[call-overload]
-                service, region_name=self.settings.region, endpoint_url=self.moto.url)
+                service, region_name=self.settings.region, endpoint_url=self.moto.url
+            )
         return self._clients[service]
 
     # -- steps --------------------------------------------------------------------------------------
@@ -127,18 +129,35 @@ class LocalStack:
         for sqs_source in self.sources.queues:
             url = queue_urls.get(sqs_source.queue_arn)
             if url is None:
-                log.warning("SQS event source skipped: its queue is not created locally",
-                            extra={"function": sqs_source.function})
+                log.warning(
+                    "SQS event source skipped: its queue is not created locally",
+                    extra={"function": sqs_source.function},
+                )
                 continue
-            self.pollers.append(SqsPoller(sqs_source, url, self._invoker(sqs_source.function), self.client("sqs"),
-                                          self.settings.region, self.stop_event))
+            self.pollers.append(
+                SqsPoller(
+                    sqs_source,
+                    url,
+                    self._invoker(sqs_source.function),
+                    self.client("sqs"),
+                    self.settings.region,
+                    self.stop_event,
+                )
+            )
         for stream in self.sources.streams:
             destination = queue_urls.get(stream.on_failure_arn or "")
-            self.pollers.append(StreamPoller(
-                stream, self._invoker(stream.function), self.client("dynamodbstreams"), self.settings.region,
-                self.stop_event, function_arn=self.functions[stream.function].arn,
-                on_failure=self._sender(destination) if destination else None,
-                forget_iterator=self.moto.forget_shard_iterator))
+            self.pollers.append(
+                StreamPoller(
+                    stream,
+                    self._invoker(stream.function),
+                    self.client("dynamodbstreams"),
+                    self.settings.region,
+                    self.stop_event,
+                    function_arn=self.functions[stream.function].arn,
+                    on_failure=self._sender(destination) if destination else None,
+                    forget_iterator=self.moto.forget_shard_iterator,
+                )
+            )
         for poller in self.pollers:
             poller.start()
 
@@ -169,13 +188,20 @@ class LocalStack:
             "  routes:",
             *[f"    {r.method:<7} {r.path:<48} -> {r.function}" for r in self.sources.routes],
             "  event sources:",
-            *[f"    SQS {s.queue_arn.rsplit(':', 1)[-1]} -> {s.function} (batch {s.batch_size}, "
-              f"concurrency {s.concurrency})" for s in self.sources.queues],
-            *[f"    DynamoDB stream {s.stream_arn.split('/')[1]} -> {s.function} (batch {s.batch_size})"
-              for s in self.sources.streams],
+            *[
+                f"    SQS {s.queue_arn.rsplit(':', 1)[-1]} -> {s.function} (batch {s.batch_size}, "
+                f"concurrency {s.concurrency})"
+                for s in self.sources.queues
+            ],
+            *[
+                f"    DynamoDB stream {s.stream_arn.split('/')[1]} -> {s.function} (batch {s.batch_size})"
+                for s in self.sources.streams
+            ],
             "  resources:",
-            *[f"    {lid:<28} {v.get('name') or v.get('Ref')}" for lid, v in
-              (self.values.created.items() if self.values else [])],
+            *[
+                f"    {lid:<28} {v.get('name') or v.get('Ref')}"
+                for lid, v in (self.values.created.items() if self.values else [])
+            ],
         ]
         return "\n".join(lines)
 
@@ -206,4 +232,3 @@ def _relative(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-

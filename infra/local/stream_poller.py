@@ -51,9 +51,13 @@ class ShardState:
 class StreamDelivery:
     """The batching/retry rules for one shard, independent of how records are read (unit-tested)."""
 
-    def __init__(self, source: StreamSource, invoke: Callable[[dict[str, Any]], Any],
-                 on_give_up: Callable[[ShardState, list[dict[str, Any]], str], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        source: StreamSource,
+        invoke: Callable[[dict[str, Any]], Any],
+        on_give_up: Callable[[ShardState, list[dict[str, Any]], str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.source = source
         self._invoke = invoke
         self._on_give_up = on_give_up
@@ -87,15 +91,18 @@ class StreamDelivery:
         try:
             result = self._invoke({"Records": batch})
         except Exception as exc:
-            log.warning("handler raised", extra={"function": self.source.function, "error": type(exc).__name__,
-                                                 "size": len(batch)})
+            log.warning(
+                "handler raised",
+                extra={"function": self.source.function, "error": type(exc).__name__, "size": len(batch)},
+            )
             return self._failed(shard, batch, 0, bisectable=True)
         failed_at = self._failed_index(result, batch) if self.source.report_failures else None
         if failed_at is None:
             shard.limit, shard.head, shard.attempts, shard.retry_at = 0, None, 0, 0.0
             return len(batch)
-        log.info("partial batch failure", extra={"function": self.source.function, "done": failed_at,
-                                                 "size": len(batch)})
+        log.info(
+            "partial batch failure", extra={"function": self.source.function, "done": failed_at, "size": len(batch)}
+        )
         return self._failed(shard, batch, failed_at, bisectable=False)
 
     @staticmethod
@@ -141,9 +148,18 @@ class StreamDelivery:
 class StreamPoller:
     """Reads a table's stream (one thread, all shards) and feeds `StreamDelivery`."""
 
-    def __init__(self, source: StreamSource, invoke: Callable[[dict[str, Any]], Any], client: Any, region: str,
-                 stop: threading.Event, *, function_arn: str, on_failure: Callable[[str], None] | None = None,
-                 forget_iterator: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: StreamSource,
+        invoke: Callable[[dict[str, Any]], Any],
+        client: Any,
+        region: str,
+        stop: threading.Event,
+        *,
+        function_arn: str,
+        on_failure: Callable[[str], None] | None = None,
+        forget_iterator: Callable[[str], None] | None = None,
+    ) -> None:
         self.source = source
         self._streams = client
         self._region = region
@@ -167,8 +183,7 @@ class StreamPoller:
             try:
                 busy = self._round()
             except Exception as exc:
-                log.warning("stream read failed", extra={"function": self.source.function,
-                                                         "error": type(exc).__name__})
+                log.warning("stream read failed", extra={"function": self.source.function, "error": type(exc).__name__})
                 busy = False
                 self._stop.wait(1.0)
             idle = IDLE_MIN_S if busy else min(idle * 2, IDLE_MAX_S)
@@ -219,29 +234,43 @@ class StreamPoller:
 
     def _give_up(self, shard: ShardState, records: list[dict[str, Any]], reason: str) -> None:
         first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
-        log.error("stream batch given up (records skipped)", extra={
-            "function": self.source.function, "reason": reason, "size": len(records),
-            "first_sequence": first["SequenceNumber"], "last_sequence": last["SequenceNumber"]})
+        log.error(
+            "stream batch given up (records skipped)",
+            extra={
+                "function": self.source.function,
+                "reason": reason,
+                "size": len(records),
+                "first_sequence": first["SequenceNumber"],
+                "last_sequence": last["SequenceNumber"],
+            },
+        )
         if self._on_failure is not None:
             self._on_failure(json.dumps(failure_record(self.source, shard, records, reason, self._function_arn)))
 
 
-def failure_record(source: StreamSource, shard: ShardState, records: list[dict[str, Any]], reason: str,
-                   function_arn: str) -> dict[str, Any]:
+def failure_record(
+    source: StreamSource, shard: ShardState, records: list[dict[str, Any]], reason: str, function_arn: str
+) -> dict[str, Any]:
     """What Lambda sends to an OnFailure destination for a stream batch (metadata, not the records)."""
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     return {
-        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": function_arn, "condition": reason,
-                           "approximateInvokeCount": shard.attempts},
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": reason,
+            "approximateInvokeCount": shard.attempts,
+        },
         "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
         "version": "1.0",
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "DDBStreamBatchInfo": {
-            "shardId": shard.shard_id, "startSequenceNumber": first["SequenceNumber"],
+            "shardId": shard.shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
             "endSequenceNumber": last["SequenceNumber"],
             "approximateArrivalOfFirstRecord": _iso(first.get("ApproximateCreationDateTime")),
             "approximateArrivalOfLastRecord": _iso(last.get("ApproximateCreationDateTime")),
-            "batchSize": len(records), "streamArn": source.stream_arn,
+            "batchSize": len(records),
+            "streamArn": source.stream_arn,
         },
     }
 
@@ -257,8 +286,7 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str, region: str) -> dict[
     source = raw["dynamodb"]
     created = source.get("ApproximateCreationDateTime")
     ddb: dict[str, Any] = {
-        "ApproximateCreationDateTime": int(created.timestamp()) if isinstance(created, dt.datetime)
-        else created,
+        "ApproximateCreationDateTime": int(created.timestamp()) if isinstance(created, dt.datetime) else created,
         "Keys": _attribute_values(source.get("Keys") or {}),
         "SequenceNumber": source["SequenceNumber"],
         "SizeBytes": source.get("SizeBytes", 0),
@@ -267,8 +295,15 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str, region: str) -> dict[
     for image in ("NewImage", "OldImage"):
         if image in source:
             ddb[image] = _attribute_values(source[image])
-    return {"eventID": raw.get("eventID"), "eventName": raw.get("eventName"), "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb", "awsRegion": region, "dynamodb": ddb, "eventSourceARN": stream_arn}
+    return {
+        "eventID": raw.get("eventID"),
+        "eventName": raw.get("eventName"),
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": region,
+        "dynamodb": ddb,
+        "eventSourceARN": stream_arn,
+    }
 
 
 def _attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,7 +311,7 @@ def _attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _attribute_value(value: Mapping[str, Any]) -> dict[str, Any]:
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "B":
         return {"B": _b64(data)}
     if kind == "BS":

@@ -12,10 +12,24 @@ import yaml
 
 # Short tag -> long form. `!GetAtt A.B` (a scalar) becomes ["A", "B"]; `!Ref`/`!Condition` keep their names.
 _SHORT_TAGS = {
-    "Ref": "Ref", "Condition": "Condition", "GetAtt": "Fn::GetAtt", "Sub": "Fn::Sub", "If": "Fn::If",
-    "Equals": "Fn::Equals", "Join": "Fn::Join", "Select": "Fn::Select", "Split": "Fn::Split",
-    "FindInMap": "Fn::FindInMap", "Not": "Fn::Not", "And": "Fn::And", "Or": "Fn::Or", "Base64": "Fn::Base64",
-    "ImportValue": "Fn::ImportValue", "GetAZs": "Fn::GetAZs", "Cidr": "Fn::Cidr", "Length": "Fn::Length",
+    "Ref": "Ref",
+    "Condition": "Condition",
+    "GetAtt": "Fn::GetAtt",
+    "Sub": "Fn::Sub",
+    "If": "Fn::If",
+    "Equals": "Fn::Equals",
+    "Join": "Fn::Join",
+    "Select": "Fn::Select",
+    "Split": "Fn::Split",
+    "FindInMap": "Fn::FindInMap",
+    "Not": "Fn::Not",
+    "And": "Fn::And",
+    "Or": "Fn::Or",
+    "Base64": "Fn::Base64",
+    "ImportValue": "Fn::ImportValue",
+    "GetAZs": "Fn::GetAZs",
+    "Cidr": "Fn::Cidr",
+    "Length": "Fn::Length",
     "ToJsonString": "Fn::ToJsonString",
 }
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
@@ -82,9 +96,14 @@ def load_template(path: Path) -> Template:
         raise TemplateError(f"{path} has no Resources section")
     globals_section = doc.get("Globals") or {}
     resources = {lid: _with_globals(res, globals_section) for lid, res in doc["Resources"].items()}
-    return Template(path=path.resolve(), parameters=doc.get("Parameters") or {},
-                    conditions=doc.get("Conditions") or {}, mappings=doc.get("Mappings") or {},
-                    globals=globals_section, resources=resources)
+    return Template(
+        path=path.resolve(),
+        parameters=doc.get("Parameters") or {},
+        conditions=doc.get("Conditions") or {},
+        mappings=doc.get("Mappings") or {},
+        globals=globals_section,
+        resources=resources,
+    )
 
 
 def _with_globals(resource: dict[str, Any], globals_section: dict[str, Any]) -> dict[str, Any]:
@@ -106,8 +125,11 @@ def is_intrinsic(value: Any) -> bool:
 def merge_globals(global_value: Any, local_value: Any) -> Any:
     """SAM's rules: maps merge key by key (the resource wins), lists are global items then the
     resource's, anything else (including intrinsics) is the resource's value."""
-    if isinstance(global_value, dict) and isinstance(local_value, dict) and not (
-            is_intrinsic(global_value) or is_intrinsic(local_value)):
+    if (
+        isinstance(global_value, dict)
+        and isinstance(local_value, dict)
+        and not (is_intrinsic(global_value) or is_intrinsic(local_value))
+    ):
         merged = copy.deepcopy(global_value)
         for key, value in local_value.items():
             merged[key] = merge_globals(merged[key], value) if key in merged else copy.deepcopy(value)

@@ -26,22 +26,96 @@ from infra.registry.server import ConfigError, build_from_config, config_from_en
 # Real Kemendagri (province, regency/city) codes: (code, place) for a spread of regions,
 # including a new Papua province (93 Papua Selatan) and a pre-2022 Papua code (91.01).
 PLACES = [
-    ("3171", "Jakarta Pusat"), ("3174", "Jakarta Selatan"), ("3273", "Kota Bandung"), ("3201", "Kab. Bogor"),
-    ("3374", "Kota Semarang"), ("3471", "Kota Yogyakarta"), ("3578", "Kota Surabaya"), ("3507", "Kab. Malang"),
-    ("3603", "Kab. Tangerang"), ("1271", "Kota Medan"), ("1371", "Kota Padang"), ("1671", "Kota Palembang"),
-    ("1101", "Kab. Aceh Selatan"), ("5171", "Kota Denpasar"), ("5271", "Kota Mataram"), ("5371", "Kota Kupang"),
-    ("6171", "Kota Pontianak"), ("6472", "Kota Samarinda"), ("6571", "Kota Tarakan"), ("7371", "Kota Makassar"),
-    ("7171", "Kota Manado"), ("8171", "Kota Ambon"), ("9171", "Kota Jayapura"), ("9301", "Kab. Merauke"),
-    ("9601", "Kab. Sorong"), ("9101", "Kab. Merauke, pre-2022 code"),
+    ("3171", "Jakarta Pusat"),
+    ("3174", "Jakarta Selatan"),
+    ("3273", "Kota Bandung"),
+    ("3201", "Kab. Bogor"),
+    ("3374", "Kota Semarang"),
+    ("3471", "Kota Yogyakarta"),
+    ("3578", "Kota Surabaya"),
+    ("3507", "Kab. Malang"),
+    ("3603", "Kab. Tangerang"),
+    ("1271", "Kota Medan"),
+    ("1371", "Kota Padang"),
+    ("1671", "Kota Palembang"),
+    ("1101", "Kab. Aceh Selatan"),
+    ("5171", "Kota Denpasar"),
+    ("5271", "Kota Mataram"),
+    ("5371", "Kota Kupang"),
+    ("6171", "Kota Pontianak"),
+    ("6472", "Kota Samarinda"),
+    ("6571", "Kota Tarakan"),
+    ("7371", "Kota Makassar"),
+    ("7171", "Kota Manado"),
+    ("8171", "Kota Ambon"),
+    ("9171", "Kota Jayapura"),
+    ("9301", "Kab. Merauke"),
+    ("9601", "Kab. Sorong"),
+    ("9101", "Kab. Merauke, pre-2022 code"),
 ]
 
-FIRST_M = ["Budi", "Agus", "Joko", "Slamet", "Made", "Wayan", "Rizky", "Andi", "Hendra", "Yusuf", "Bambang",
-           "Teguh", "Dedi", "Fajar", "Ilham", "Kadek", "Arief", "Ketut"]
-FIRST_F = ["Siti", "Dewi", "Sri", "Putri", "Ayu", "Nur", "Rina", "Wulan", "Fitri", "Intan", "Lestari", "Ratna",
-           "Kartika", "Maya", "Indah", "Nyoman", "Yuni", "Dian"]
-LAST = ["Santoso", "Wijaya", "Saputra", "Hidayat", "Lestari", "Pratama", "Kusuma", "Nugroho", "Siregar",
-        "Nasution", "Simanjuntak", "Gunawan", "Harahap", "Setiawan", "Rahmawati", "Sembiring", "Tanjung",
-        "Purba", "O'Neil", "Sari-Dewi"]
+FIRST_M = [
+    "Budi",
+    "Agus",
+    "Joko",
+    "Slamet",
+    "Made",
+    "Wayan",
+    "Rizky",
+    "Andi",
+    "Hendra",
+    "Yusuf",
+    "Bambang",
+    "Teguh",
+    "Dedi",
+    "Fajar",
+    "Ilham",
+    "Kadek",
+    "Arief",
+    "Ketut",
+]
+FIRST_F = [
+    "Siti",
+    "Dewi",
+    "Sri",
+    "Putri",
+    "Ayu",
+    "Nur",
+    "Rina",
+    "Wulan",
+    "Fitri",
+    "Intan",
+    "Lestari",
+    "Ratna",
+    "Kartika",
+    "Maya",
+    "Indah",
+    "Nyoman",
+    "Yuni",
+    "Dian",
+]
+LAST = [
+    "Santoso",
+    "Wijaya",
+    "Saputra",
+    "Hidayat",
+    "Lestari",
+    "Pratama",
+    "Kusuma",
+    "Nugroho",
+    "Siregar",
+    "Nasution",
+    "Simanjuntak",
+    "Gunawan",
+    "Harahap",
+    "Setiawan",
+    "Rahmawati",
+    "Sembiring",
+    "Tanjung",
+    "Purba",
+    "O'Neil",
+    "Sari-Dewi",
+]
 
 # Hand-picked records first (documented in README.md), then generated ones.
 SPECIAL = [
@@ -123,9 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     faults = service.faults
-    print(f"registry stand-in listening on {service.url} ({len(service.records)} records, "
-          f"failure_rate={faults.failure_rate}, latency_ms={faults.latency_ms:g}, "
-          f"api_key={'on' if service.api_key else 'off'})", flush=True)
+    print(
+        f"registry stand-in listening on {service.url} ({len(service.records)} records, "
+        f"failure_rate={faults.failure_rate}, latency_ms={faults.latency_ms:g}, "
+        f"api_key={'on' if service.api_key else 'off'})",
+        flush=True,
+    )
     service.serve_forever()
     service.stopping.set()
     service.httpd.server_close()

@@ -220,9 +220,17 @@ class RegistryStandIn:
     Use `start()` / `stop()` (or a `with` block); `port` is the bound port (pass port 0 for
     a free one)."""
 
-    def __init__(self, records: Mapping[str, Person], *, port: int = DEFAULT_PORT, failure_rate: float = 0.0,
-                 latency_ms: float = 0.0, api_key: str | None = None, rng: random.Random | None = None,
-                 timeout_hold_s: float = TIMEOUT_HOLD_S) -> None:
+    def __init__(
+        self,
+        records: Mapping[str, Person],
+        *,
+        port: int = DEFAULT_PORT,
+        failure_rate: float = 0.0,
+        latency_ms: float = 0.0,
+        api_key: str | None = None,
+        rng: random.Random | None = None,
+        timeout_hold_s: float = TIMEOUT_HOLD_S,
+    ) -> None:
         self.records = dict(records)
         self.api_key = api_key
         self.timeout_hold_s = timeout_hold_s
@@ -243,8 +251,9 @@ class RegistryStandIn:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> RegistryStandIn:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="registry-stand-in", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="registry-stand-in", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -278,8 +287,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 service: RegistryStandIn) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], service: RegistryStandIn
+    ) -> None:
         self.service = service
         super().__init__(address, handler)
 
@@ -352,7 +362,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             doc = self._read_json()
             if not isinstance(doc, dict) or not doc or set(doc) - {"failure_rate", "latency_ms"}:
-                raise _BadRequest("expected {\"failure_rate\"?: 0..1, \"latency_ms\"?: >= 0}")
+                raise _BadRequest('expected {"failure_rate"?: 0..1, "latency_ms"?: >= 0}')
             rate = _failure_rate(doc["failure_rate"], "failure_rate") if "failure_rate" in doc else None
             latency = _latency_ms(doc["latency_ms"], "latency_ms") if "latency_ms" in doc else None
         except (_BadRequest, ConfigError) as exc:
@@ -416,5 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 def build_from_config(config: StandInConfig) -> RegistryStandIn:
     records = load_fixture(config.fixture or default_fixture_path())
-    return RegistryStandIn(records, port=config.port, failure_rate=config.failure_rate,
-                           latency_ms=config.latency_ms, api_key=config.api_key)
+    return RegistryStandIn(
+        records,
+        port=config.port,
+        failure_rate=config.failure_rate,
+        latency_ms=config.latency_ms,
+        api_key=config.api_key,
+    )

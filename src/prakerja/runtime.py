@@ -46,8 +46,9 @@ def keys(settings: Settings | None = None) -> Keys:
         secret = aws_client("secretsmanager").get_secret_value(SecretId=settings.require("app_secret_arn"))
         master = secret.get("SecretString") or secret["SecretBinary"]
         raw = master.encode("utf-8") if isinstance(master, str) else bytes(master)
-        _keys = Keys(token=derive_key(raw, "token"), code=derive_key(raw, "code"),
-                     nik=derive_key(raw, "nik-fingerprint"))
+        _keys = Keys(
+            token=derive_key(raw, "token"), code=derive_key(raw, "code"), nik=derive_key(raw, "nik-fingerprint")
+        )
     return _keys
 
 

@@ -8,7 +8,7 @@ from prakerja.adapters.dynamodb import (
     DynamoBreakerStore,
     DynamoNikStore,
     DynamoPhotoStore,
-        DynamoRegistrationStore,
+    DynamoRegistrationStore,
     DynamoSlotStore,
 )
 from prakerja.adapters.kms import KmsNikCipher
@@ -28,8 +28,9 @@ from prakerja.runtime import aws_client, keys
 def registration_service() -> RegistrationService:
     settings = get_settings()
     store = DynamoRegistrationStore(aws_client("dynamodb"), settings.require("table_name"))
-    return RegistrationService(store, keys(settings), SystemClock(), scrypt_n=settings.scrypt_n,
-                               token_ttl_s=settings.token_ttl_s)
+    return RegistrationService(
+        store, keys(settings), SystemClock(), scrypt_n=settings.scrypt_n, token_ttl_s=settings.token_ttl_s
+    )
 
 
 @lru_cache(maxsize=1)
@@ -59,13 +60,17 @@ def nik_check_service() -> NikCheckService:
     settings = get_settings()
     ddb, table = aws_client("dynamodb"), settings.require("table_name")
     gate = RegistryGate(
-        DynamoBreakerStore(ddb, table), DynamoSlotStore(ddb, table), SystemClock(),
-        BreakerConfig(failure_threshold=settings.breaker_failure_threshold, cooldown_s=settings.breaker_cooldown_s,
-                      probe_lease_s=max(settings.registry_timeout_s * 3, 5.0)),
+        DynamoBreakerStore(ddb, table),
+        DynamoSlotStore(ddb, table),
+        SystemClock(),
+        BreakerConfig(
+            failure_threshold=settings.breaker_failure_threshold,
+            cooldown_s=settings.breaker_cooldown_s,
+            probe_lease_s=max(settings.registry_timeout_s * 3, 5.0),
+        ),
         settings.registry_max_rps,
     )
-    registry = RegistryClient(settings.require("registry_url"), settings.registry_timeout_s,
-                              settings.registry_api_key)
+    registry = RegistryClient(settings.require("registry_url"), settings.registry_timeout_s, settings.registry_api_key)
     return NikCheckService(nik_store(), nik_cipher(), registry, gate)
 
 

@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 SqsHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
-def sqs_worker(logger: Logger, metrics: Metrics, tracer: Tracer,
-               record_handler: Callable[[SQSRecord], None]) -> SqsHandler:
+def sqs_worker(
+    logger: Logger, metrics: Metrics, tracer: Tracer, record_handler: Callable[[SQSRecord], None]
+) -> SqsHandler:
     @logger.inject_lambda_context(log_event=False)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
@@ -24,7 +25,8 @@ def sqs_worker(logger: Logger, metrics: Metrics, tracer: Tracer,
         # Per invocation (it holds batch state). A batch whose every record must wait is a normal
         # partial-failure answer, not a function error (which would page operators).
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return handler  # type: ignore[no-any-return]

@@ -1,4 +1,4 @@
-"""A small HTTP client for the end-to-end tests: the routes of ../shared/API.md."""
+"""A small HTTP client for the end-to-end tests: the routes of docs/API.md."""
 
 from __future__ import annotations
 
@@ -20,8 +20,16 @@ class Api:
         self.base = base_url
         self.http = requests.Session()
 
-    def call(self, method: str, path: str, *, json: Any = None, data: str | bytes | None = None,
-             token: str | None = None, headers: dict[str, str] | None = None) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: str | bytes | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         hdrs = dict(headers or {})
         if token:
             hdrs["Authorization"] = f"Bearer {token}"
@@ -103,8 +111,9 @@ def run_cli(aws_port: int, *args: str) -> subprocess.CompletedProcess[str]:
     """The `prakerja` operations CLI against the local stack whose moto listens on aws_port."""
     env = {**os.environ, "PRAKERJA_AWS_PORT": str(aws_port)}
     env.pop("AWS_ENDPOINT_URL", None)
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def create_batch(aws_port: int, batch_id: str, name: str, seats: int) -> subprocess.CompletedProcess[str]:

@@ -18,8 +18,12 @@ def make_person(i: int) -> dict[str, Any]:
     gender = "F" if i % 2 else "M"
     day = birth.day + (40 if gender == "F" else 0)
     nik = f"3201{(i % 40) + 1:02d}{day:02d}{birth.month:02d}{birth.year % 100:02d}{i:04d}"
-    return {"nik": nik, "full_name": f"Warga Uji {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}",
-            "birth_date": birth.isoformat(), "gender": gender}
+    return {
+        "nik": nik,
+        "full_name": f"Warga Uji {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}",
+        "birth_date": birth.isoformat(),
+        "gender": gender,
+    }
 
 
 def write_fixture(path: Path, count: int = 400) -> Path:

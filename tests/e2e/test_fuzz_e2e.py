@@ -57,8 +57,10 @@ def test_sessions_never_5xx(api: Api, body: str):
 
 
 @FUZZ
-@given(body=bodies(FIELDS["email-verification"]), rid=st.one_of(st.just("a" * 32), st.text(
-    alphabet="abcdef0123456789-_%.", min_size=1, max_size=40)))
+@given(
+    body=bodies(FIELDS["email-verification"]),
+    rid=st.one_of(st.just("a" * 32), st.text(alphabet="abcdef0123456789-_%.", min_size=1, max_size=40)),
+)
 def test_verify_never_5xx(api: Api, body: str, rid: str):
     check(api.call("POST", f"/registrations/{rid}/email-verification", data=body.encode("utf-8", "surrogatepass")))
 
@@ -76,7 +78,8 @@ def test_authenticated_routes_never_5xx(api: Api, someone: tuple[str, str], rout
     @FUZZ
     @given(body=bodies(FIELDS[route]))
     def run(body: str) -> None:
-        check(api.call("POST", f"/registrations/{rid}/{route}", token=token,
-                       data=body.encode("utf-8", "surrogatepass")))
+        check(
+            api.call("POST", f"/registrations/{rid}/{route}", token=token, data=body.encode("utf-8", "surrogatepass"))
+        )
 
     run()

@@ -63,14 +63,17 @@ def test_not_found(api: Api):
     assert (s["nik_status"], s["nik_reason"]) == ("REJECTED", "NOT_FOUND")
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    (lambda p: {**p, "nik": p["nik"][:15]}, "nik"),
-    (lambda p: {**p, "nik": "00" + p["nik"][2:]}, "nik"),
-    (lambda p: {**p, "nik": p["nik"][:12] + "0000"}, "nik"),
-    (lambda p: {**p, "gender": "M" if p["gender"] == "F" else "F"}, None),
-    (lambda p: {**p, "birth_date": "1999-13-40"}, "birth_date"),
-    (lambda p: {**p, "gender": "X"}, "gender"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda p: {**p, "nik": p["nik"][:15]}, "nik"),
+        (lambda p: {**p, "nik": "00" + p["nik"][2:]}, "nik"),
+        (lambda p: {**p, "nik": p["nik"][:12] + "0000"}, "nik"),
+        (lambda p: {**p, "gender": "M" if p["gender"] == "F" else "F"}, None),
+        (lambda p: {**p, "birth_date": "1999-13-40"}, "birth_date"),
+        (lambda p: {**p, "gender": "X"}, "gender"),
+    ],
+)
 def test_structural_typos_are_422_at_once(api: Api, change, field):
     person = next_person()
     _, rid, token = api.verified_person()
@@ -159,5 +162,7 @@ def test_dead_registry_opens_the_breaker_and_everything_completes_after(api: Api
     # Without a breaker, 5 checks retried for 15 s would call far more often than this.
     assert calls_while_down <= 15, calls_while_down
     for _, rid, token in accounts:
-        assert api.wait_status(rid, token, "nik_status", {"VERIFIED", "REJECTED"}, timeout_s=90)["nik_status"] == \
-            "VERIFIED"
+        assert (
+            api.wait_status(rid, token, "nik_status", {"VERIFIED", "REJECTED"}, timeout_s=90)["nik_status"]
+            == "VERIFIED"
+        )

@@ -22,8 +22,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    s = started_stack(Path(tmp_path_factory.mktemp("ops")), BREAKER_COOLDOWN_S="1", NIK_BACKOFF_CAP_S="1",
-                      NIK_MAX_DEFERRALS="0")
+    s = started_stack(
+        Path(tmp_path_factory.mktemp("ops")), BREAKER_COOLDOWN_S="1", NIK_BACKOFF_CAP_S="1", NIK_MAX_DEFERRALS="0"
+    )
     yield s
     s.stop()
 
@@ -31,8 +32,6 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 @pytest.fixture(scope="module")
 def ops_api(ops_stack: LocalStack) -> Api:
     return Api(ops_stack.url)
-
-
 
 
 def funnel(stack: LocalStack) -> dict[str, int]:
@@ -52,16 +51,19 @@ def wait_funnel(stack: LocalStack, expected: dict[str, int], timeout_s: float = 
 
 def test_funnel_counts_a_known_run(ops_api: Api, ops_stack: LocalStack):
     assert funnel(ops_stack) == dict.fromkeys(
-        ("registered", "email_verified", "nik_verified", "photo_accepted", "joined"), 0)
+        ("registered", "email_verified", "nik_verified", "photo_accepted", "joined"), 0
+    )
     # 4 register; 3 verify email; 2 verify NIK; 2 photos accepted; 1 joins.
     ops_api.register()
     people = [ops_api.verified_person() for _ in range(3)]
     for _, rid, token in people[:2]:
         ops_api.call("POST", f"/registrations/{rid}/nik", token=token, json=next_person())
-        post = ops_api.call("POST", f"/registrations/{rid}/photo", token=token,
-                            json={"content_type": "image/jpeg"}).json()
-        requests.post(post["url"], data=post["fields"], files={"file": ("p", make_jpeg(300, 300), "image/jpeg")},
-                      timeout=30)
+        post = ops_api.call(
+            "POST", f"/registrations/{rid}/photo", token=token, json={"content_type": "image/jpeg"}
+        ).json()
+        requests.post(
+            post["url"], data=post["fields"], files={"file": ("p", make_jpeg(300, 300), "image/jpeg")}, timeout=30
+        )
         ops_api.wait_status(rid, token, "status", {"READY"})
     assert create_batch(ops_stack.aws_port, "ops-1", "Ops", 10).returncode == 0
     _, rid, token = people[0]

@@ -28,10 +28,9 @@ def upload(api: Api, rid: str, token: str, content: bytes, content_type: str = "
 
 
 def s3(stack):  # type: ignore[no-untyped-def]
-    return boto3.client("s3", endpoint_url=stack.aws_url, region_name="ap-southeast-3",
-                        aws_access_key_id="x", aws_secret_access_key="x")
-
-
+    return boto3.client(
+        "s3", endpoint_url=stack.aws_url, region_name="ap-southeast-3", aws_access_key_id="x", aws_secret_access_key="x"
+    )
 
 
 def test_good_photo_is_accepted_and_a_new_one_replaces_it(api: Api, stack):
@@ -53,13 +52,16 @@ def test_good_photo_is_accepted_and_a_new_one_replaces_it(api: Api, stack):
     assert api.status(rid, token)["photo_status"] == "ACCEPTED"
 
 
-@pytest.mark.parametrize(("content", "ctype", "reason"), [
-    (make_png(120, 120), "image/png", "too-small"),
-    (b"<html><body>not a photo</body></html>", "image/jpeg", "not-an-image"),
-    (make_png(400, 400), "image/jpeg", "not-an-image"),
-    (make_jpeg(400, 400)[:-200], "image/jpeg", "not-an-image"),
-    (make_png(400, 400, noise=True) + b"\0" * (2 * 1024 * 1024), "image/png", "too-large"),
-])
+@pytest.mark.parametrize(
+    ("content", "ctype", "reason"),
+    [
+        (make_png(120, 120), "image/png", "too-small"),
+        (b"<html><body>not a photo</body></html>", "image/jpeg", "not-an-image"),
+        (make_png(400, 400), "image/jpeg", "not-an-image"),
+        (make_jpeg(400, 400)[:-200], "image/jpeg", "not-an-image"),
+        (make_png(400, 400, noise=True) + b"\0" * (2 * 1024 * 1024), "image/png", "too-large"),
+    ],
+)
 def test_bad_photos_are_rejected_and_deleted(api: Api, stack, content, ctype, reason):
     _, rid, token = api.verified_person()
     post = upload(api, rid, token, content, ctype)
@@ -95,8 +97,9 @@ def test_batch_join_rules(api: Api, stack):
     assert listed[batch] == {"batch_id": batch, "name": "Gelombang Uji", "seats_total": 3, "seats_left": 3}
 
     _, rid, token = api.verified_person()
-    body = assert_problem(api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": batch}),
-                          409, "not-eligible")
+    body = assert_problem(
+        api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": batch}), 409, "not-eligible"
+    )
     assert "NIK" in body["detail"] and "photo" in body["detail"].lower()
 
     rid, token = eligible(api)
@@ -107,8 +110,9 @@ def test_batch_join_rules(api: Api, stack):
     assert again.status_code == 200
     other = f"o-{uuid.uuid4().hex[:8]}"
     assert create_batch(stack.aws_port, other, "Lain", 5).returncode == 0
-    assert_problem(api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": other}),
-                   409, "already-joined")
+    assert_problem(
+        api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": other}), 409, "already-joined"
+    )
     s = api.status(rid, token)
     assert (s["status"], s["batch_id"]) == ("JOINED", batch)
     listed = {b["batch_id"]: b for b in api.call("GET", "/batches").json()["batches"]}
@@ -122,8 +126,11 @@ def test_more_people_than_seats_join_at_once_exactly_seats_win(api: Api, stack):
     with cf.ThreadPoolExecutor(4) as pool:
         people = list(pool.map(lambda _: eligible(api), range(10)))
     with cf.ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda p: api.call("POST", f"/registrations/{p[0]}/batch", token=p[1],
-                                                   json={"batch_id": batch}), people))
+        results = list(
+            pool.map(
+                lambda p: api.call("POST", f"/registrations/{p[0]}/batch", token=p[1], json={"batch_id": batch}), people
+            )
+        )
     codes = sorted(r.status_code for r in results)
     assert codes.count(200) == 4, codes
     assert all(r.json()["type"] == "batch-full" for r in results if r.status_code == 409)

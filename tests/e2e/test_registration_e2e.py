@@ -38,8 +38,13 @@ def test_full_flow_register_verify_status_login(api: Api):
     s = api.status(rid, vb["access_token"])
     assert s["status"] == "EMAIL_VERIFIED" and s["email_verified"] is True
     assert s["email"] == "b***@example.com"
-    assert (s["nik_status"], s["nik_reason"], s["photo_status"], s["photo_reason"], s["batch_id"]) == \
-        ("NONE", None, "NONE", None, None)
+    assert (s["nik_status"], s["nik_reason"], s["photo_status"], s["photo_reason"], s["batch_id"]) == (
+        "NONE",
+        None,
+        "NONE",
+        None,
+        None,
+    )
     assert s["created_at"].endswith("Z")
 
     login = api.call("POST", "/sessions", json={"email": email.upper(), "password": person["password"]})
@@ -56,21 +61,24 @@ def test_email_taken_even_with_other_case(api: Api):
     assert_problem(again, 409, "email-taken")
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("email", "not-an-email"),
-    ("email", "a" * 250 + "@x.com"),
-    ("password", "short"),
-    ("password", "x" * 129),
-    ("full_name", ""),
-    ("full_name", "R2-D2"),
-    ("full_name", "x" * 101),
-    ("full_name", "Budi \u202e Santoso"),
-    ("phone", "+6512345678"),
-    ("phone", "0212345678"),
-    ("phone", "08123"),
-    ("email", 12345),
-    ("password", None),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "not-an-email"),
+        ("email", "a" * 250 + "@x.com"),
+        ("password", "short"),
+        ("password", "x" * 129),
+        ("full_name", ""),
+        ("full_name", "R2-D2"),
+        ("full_name", "x" * 101),
+        ("full_name", "Budi \u202e Santoso"),
+        ("phone", "+6512345678"),
+        ("phone", "0212345678"),
+        ("phone", "08123"),
+        ("email", 12345),
+        ("password", None),
+    ],
+)
 def test_invalid_fields_are_422_naming_the_field(api: Api, field, value):
     r = api.register(api.new_person(**{field: value}))
     body = assert_problem(r, 422, "validation-error")
@@ -135,12 +143,14 @@ def test_wrong_codes_then_locked_then_resend_cooldown(api: Api):
     wrong = "000000" if good != "000000" else "111111"
     lefts = []
     for _ in range(5):
-        body = assert_problem(api.call("POST", f"/registrations/{rid}/email-verification",
-                                       json={"code": wrong}), 400, "code-mismatch")
+        body = assert_problem(
+            api.call("POST", f"/registrations/{rid}/email-verification", json={"code": wrong}), 400, "code-mismatch"
+        )
         lefts.append(body["attempts_left"])
     assert lefts == [4, 3, 2, 1, 0]
-    assert_problem(api.call("POST", f"/registrations/{rid}/email-verification", json={"code": good}),
-                   429, "too-many-attempts")
+    assert_problem(
+        api.call("POST", f"/registrations/{rid}/email-verification", json={"code": good}), 429, "too-many-attempts"
+    )
     r = api.call("POST", f"/registrations/{rid}/email-verification/resend")
     assert_problem(r, 429, "resend-too-soon")
     assert 1 <= int(r.headers["Retry-After"]) <= 60
@@ -149,10 +159,10 @@ def test_wrong_codes_then_locked_then_resend_cooldown(api: Api):
 def test_code_validation_unknown_id_and_already_verified(api: Api):
     _, rid, _ = api.verified_person()
     assert_problem(api.call("POST", f"/registrations/{rid}/email-verification", json={"code": "12ab56"}), 422)
-    assert_problem(api.call("POST", f"/registrations/{rid}/email-verification", json={"code": "123456"}),
-                   409, "already-verified")
-    assert_problem(api.call("POST", f"/registrations/{'f' * 32}/email-verification", json={"code": "123456"}),
-                   404)
+    assert_problem(
+        api.call("POST", f"/registrations/{rid}/email-verification", json={"code": "123456"}), 409, "already-verified"
+    )
+    assert_problem(api.call("POST", f"/registrations/{'f' * 32}/email-verification", json={"code": "123456"}), 404)
     assert_problem(api.call("POST", "/registrations/nope/email-verification", json={"code": "123456"}), 404)
     assert_problem(api.call("POST", f"/registrations/{'f' * 32}/email-verification/resend"), 404)
 
@@ -160,13 +170,19 @@ def test_code_validation_unknown_id_and_already_verified(api: Api):
 def test_login_errors(api: Api):
     person = api.new_person()
     api.register(person)
-    assert_problem(api.call("POST", "/sessions", json={"email": person["email"], "password": person["password"]}),
-                   403, "email-not-verified")
+    assert_problem(
+        api.call("POST", "/sessions", json={"email": person["email"], "password": person["password"]}),
+        403,
+        "email-not-verified",
+    )
     ghost = {"email": f"ghost-{uuid.uuid4().hex}@example.com", "password": "whatever-123"}
     unknown = assert_problem(api.call("POST", "/sessions", json=ghost), 401, "invalid-credentials")
     person2, _, _ = api.verified_person()
-    wrong = assert_problem(api.call("POST", "/sessions", json={"email": person2["email"], "password": "wrong-pass-1"}),
-                           401, "invalid-credentials")
+    wrong = assert_problem(
+        api.call("POST", "/sessions", json={"email": person2["email"], "password": "wrong-pass-1"}),
+        401,
+        "invalid-credentials",
+    )
     assert unknown["detail"] == wrong["detail"]
     for _ in range(4):
         api.call("POST", "/sessions", json={"email": person2["email"], "password": "wrong-pass-1"})

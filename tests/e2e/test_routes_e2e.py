@@ -14,10 +14,16 @@ from tests.e2e.client import Api, assert_problem
 pytestmark = pytest.mark.e2e
 
 CONTRACT = {
-    ("POST", "/registrations"), ("POST", "/registrations/{id}/email-verification"),
-    ("POST", "/registrations/{id}/email-verification/resend"), ("POST", "/sessions"),
-    ("GET", "/registrations/{id}"), ("POST", "/registrations/{id}/nik"), ("POST", "/registrations/{id}/photo"),
-    ("GET", "/batches"), ("POST", "/registrations/{id}/batch"), ("GET", "/health"),
+    ("POST", "/registrations"),
+    ("POST", "/registrations/{id}/email-verification"),
+    ("POST", "/registrations/{id}/email-verification/resend"),
+    ("POST", "/sessions"),
+    ("GET", "/registrations/{id}"),
+    ("POST", "/registrations/{id}/nik"),
+    ("POST", "/registrations/{id}/photo"),
+    ("GET", "/batches"),
+    ("POST", "/registrations/{id}/batch"),
+    ("GET", "/health"),
 }
 GATEWAY_MISS = "No such resource or method."
 
@@ -43,10 +49,18 @@ def test_every_template_route_reaches_its_function(api: Api, method: str, path: 
     assert r.json().get("detail") != GATEWAY_MISS
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/"), ("GET", "/registrations"), ("PUT", "/registrations"), ("POST", "/registrations/x/unknown"),
-    ("GET", "/_dev"), ("POST", "/batches"), ("GET", "/health/x"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("GET", "/registrations"),
+        ("PUT", "/registrations"),
+        ("POST", "/registrations/x/unknown"),
+        ("GET", "/_dev"),
+        ("POST", "/batches"),
+        ("GET", "/health/x"),
+    ],
+)
 def test_nothing_else_is_served(api: Api, method: str, path: str):
     r = api.call(method, path)
     body = assert_problem(r, 404 if r.status_code == 404 else 405)

@@ -17,8 +17,9 @@ class Pipeline:
         arn = self.ddb.describe_table(TableName=box.env["TABLE_NAME"])["Table"]["LatestStreamArn"]
         self.stream_arn = arn
         shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self.iterator = self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
-                                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        self.iterator = self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
 
     def stream_batch(self) -> dict[str, Any]:
         resp = self.streams.get_records(ShardIterator=self.iterator, Limit=1000)
@@ -34,17 +35,30 @@ class Pipeline:
         url = self.box.env[queue_env]
         handled = 0
         while True:
-            msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                            AttributeNames=["All"]).get("Messages", [])
+            msgs = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+                "Messages", []
+            )
             if not msgs:
                 return handled
-            event = {"Records": [{
-                "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": m["Attributes"].get("ApproximateReceiveCount", "1"),
-                               "SentTimestamp": m["Attributes"].get("SentTimestamp", "0")},
-                "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q", "awsRegion": "ap-southeast-3",
-            } for m in msgs]}
+            event = {
+                "Records": [
+                    {
+                        "messageId": m["MessageId"],
+                        "receiptHandle": m["ReceiptHandle"],
+                        "body": m["Body"],
+                        "attributes": {
+                            "ApproximateReceiveCount": m["Attributes"].get("ApproximateReceiveCount", "1"),
+                            "SentTimestamp": m["Attributes"].get("SentTimestamp", "0"),
+                        },
+                        "messageAttributes": {},
+                        "md5OfBody": m.get("MD5OfBody", ""),
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q",
+                        "awsRegion": "ap-southeast-3",
+                    }
+                    for m in msgs
+                ]
+            }
             result = load_handler(function)(event, FakeContext())
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             for m in msgs:

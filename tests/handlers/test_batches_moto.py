@@ -47,12 +47,23 @@ def load_handler(name: str) -> ModuleType:
 
 
 def context() -> Any:
-    return SimpleNamespace(function_name="test", memory_limit_in_mb=256, aws_request_id=str(uuid.uuid4()),
-                           invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:test")
+    return SimpleNamespace(
+        function_name="test",
+        memory_limit_in_mb=256,
+        aws_request_id=str(uuid.uuid4()),
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:test",
+    )
 
 
-def rest_event(method: str, path: str, resource: str, *, body: Any = None, token: str | None = None,
-               path_parameters: dict[str, str] | None = None) -> dict[str, Any]:
+def rest_event(
+    method: str,
+    path: str,
+    resource: str,
+    *,
+    body: Any = None,
+    token: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return api_event(method, resource, path, body=body, token=token, path_parameters=path_parameters)
 
 
@@ -69,13 +80,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name=REGION)
         ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-            Name="prakerja-test-secret", SecretString="m" * 48)
+            Name="prakerja-test-secret", SecretString="m" * 48
+        )
         monkeypatch.setenv("APP_SECRET_ARN", secret["ARN"])
         runtime.reset_for_tests()
         get_settings.cache_clear()
@@ -87,10 +102,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def seed(ddb: Any, registration_id: str, **changes: Any) -> None:
-    reg = Registration(registration_id=registration_id, email=f"{registration_id[:4]}@example.com",
-                       password_hash="scrypt$x", full_name="Budi Santoso", phone="+6281234567890",
-                       created_at=int(time.time()), email_verified=True, nik_status="VERIFIED",
-                       photo_status="ACCEPTED")
+    reg = Registration(
+        registration_id=registration_id,
+        email=f"{registration_id[:4]}@example.com",
+        password_hash="scrypt$x",
+        full_name="Budi Santoso",
+        phone="+6281234567890",
+        created_at=int(time.time()),
+        email_verified=True,
+        nik_status="VERIFIED",
+        photo_status="ACCEPTED",
+    )
     for name, value in changes.items():
         setattr(reg, name, value)
     ddb.put_item(TableName=TABLE, Item=registration_to_item(reg))
@@ -105,8 +127,14 @@ def token_for(registration_id: str) -> str:
 
 
 def join(registration_id: str, body: Any, token: str | None) -> dict[str, Any]:
-    event = rest_event("POST", f"/registrations/{registration_id}/batch", "/registrations/{id}/batch",
-                       body=body, token=token, path_parameters={"id": registration_id})
+    event = rest_event(
+        "POST",
+        f"/registrations/{registration_id}/batch",
+        "/registrations/{id}/batch",
+        body=body,
+        token=token,
+        path_parameters={"id": registration_id},
+    )
     return load_handler("join_batch").handler(event, context())
 
 
@@ -148,10 +176,12 @@ def test_list_batches(aws):
     create_batch(aws, "b1", 120, "First")
     resp = list_batches()
     assert resp["statusCode"] == 200
-    assert json.loads(resp["body"]) == {"batches": [
-        {"batch_id": "b1", "name": "First", "seats_total": 120, "seats_left": 120},
-        {"batch_id": "b2", "name": "Second", "seats_total": 3, "seats_left": 3},
-    ]}
+    assert json.loads(resp["body"]) == {
+        "batches": [
+            {"batch_id": "b1", "name": "First", "seats_total": 120, "seats_left": 120},
+            {"batch_id": "b2", "name": "Second", "seats_total": 3, "seats_left": 3},
+        ]
+    }
 
 
 def test_list_batches_when_there_are_none(aws):
@@ -245,10 +275,18 @@ def test_another_persons_token_is_404(aws):
     assert "batch_id" not in aws.get_item(TableName=TABLE, Key=reg_key(RID))["Item"]
 
 
-@pytest.mark.parametrize("body", [
-    {}, {"batch_id": ""}, {"batch_id": "has space"}, {"batch_id": 7}, {"batch_id": "b1", "extra": 1},
-    "[]", "{not json",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"batch_id": ""},
+        {"batch_id": "has space"},
+        {"batch_id": 7},
+        {"batch_id": "b1", "extra": 1},
+        "[]",
+        "{not json",
+    ],
+)
 def test_bad_body_is_422(aws, body):
     seed(aws, RID)
     resp = join(RID, body, token_for(RID))

@@ -30,8 +30,9 @@ def registry() -> Iterator[RegistryStandIn]:
 
 @pytest.fixture
 def box(registry: RegistryStandIn) -> Iterator[Sandbox]:
-    with sandbox(REGISTRY_URL=registry.url, REGISTRY_TIMEOUT_S="1", BREAKER_FAILURE_THRESHOLD="2",
-                 BREAKER_COOLDOWN_S="60") as b:
+    with sandbox(
+        REGISTRY_URL=registry.url, REGISTRY_TIMEOUT_S="1", BREAKER_FAILURE_THRESHOLD="2", BREAKER_COOLDOWN_S="60"
+    ) as b:
         yield b
 
 
@@ -40,28 +41,51 @@ def verified_registration(box: Sandbox) -> tuple[str, str]:
     from prakerja.domain.security import verification_code
     from prakerja.runtime import keys
 
-    person = {"email": "budi@example.com", "password": "password-123", "full_name": "Budi Santoso",
-              "phone": "081234567890"}
-    rid = body(load_handler("register")(api_event("POST", "/registrations", "/registrations", body=person),
-                                        FakeContext()))["registration_id"]
+    person = {
+        "email": "budi@example.com",
+        "password": "password-123",
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+    }
+    rid = body(
+        load_handler("register")(api_event("POST", "/registrations", "/registrations", body=person), FakeContext())
+    )["registration_id"]
     item = box.client("dynamodb").get_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid))["Item"]
     code = verification_code(keys().code, rid, item["code_nonce"]["S"])
-    v = load_handler("verify_email")(api_event("POST", "/registrations/{id}/email-verification",
-                                               f"/registrations/{rid}/email-verification", body={"code": code},
-                                               path_parameters={"id": rid}), FakeContext())
+    v = load_handler("verify_email")(
+        api_event(
+            "POST",
+            "/registrations/{id}/email-verification",
+            f"/registrations/{rid}/email-verification",
+            body={"code": code},
+            path_parameters={"id": rid},
+        ),
+        FakeContext(),
+    )
     return rid, body(v)["access_token"]
 
 
 def submit(rid: str, token: str) -> dict:  # type: ignore[type-arg]
-    return load_handler("verify_nik")(api_event("POST", "/registrations/{id}/nik", f"/registrations/{rid}/nik",
-                                                body=PERSON, token=token, path_parameters={"id": rid}),
-                                      FakeContext())
+    return load_handler("verify_nik")(
+        api_event(
+            "POST",
+            "/registrations/{id}/nik",
+            f"/registrations/{rid}/nik",
+            body=PERSON,
+            token=token,
+            path_parameters={"id": rid},
+        ),
+        FakeContext(),
+    )
 
 
 def status(rid: str, token: str) -> dict:  # type: ignore[type-arg]
-    return body(load_handler("get_registration")(api_event("GET", "/registrations/{id}", f"/registrations/{rid}",
-                                                           token=token, path_parameters={"id": rid}),
-                                                 FakeContext()))
+    return body(
+        load_handler("get_registration")(
+            api_event("GET", "/registrations/{id}", f"/registrations/{rid}", token=token, path_parameters={"id": rid}),
+            FakeContext(),
+        )
+    )
 
 
 def receive_one(box: Sandbox) -> dict:  # type: ignore[type-arg]
@@ -72,10 +96,19 @@ def receive_one(box: Sandbox) -> dict:  # type: ignore[type-arg]
 
 
 def run_worker(message: dict) -> dict:  # type: ignore[type-arg]
-    event = {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                          "body": message["Body"], "attributes": {"ApproximateReceiveCount": "1"},
-                          "messageAttributes": {}, "eventSource": "aws:sqs",
-                          "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:nik"}]}
+    event = {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:nik",
+            }
+        ]
+    }
     return load_handler("check_nik")(event, FakeContext())  # type: ignore[no-any-return]
 
 
@@ -119,11 +152,13 @@ def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(bo
     Pipeline(box).relay()
     now = dt.datetime.now(dt.UTC).timestamp()
     DynamoBreakerStore(box.client("dynamodb"), box.env["TABLE_NAME"]).save(
-        BreakerState(mode=BreakerMode.OPEN, opened_at=now, version=1), 0)
+        BreakerState(mode=BreakerMode.OPEN, opened_at=now, version=1), 0
+    )
     message = receive_one(box)
     assert run_worker(message) == {"batchItemFailures": []}  # acknowledged: a delayed copy waits instead
-    attrs = box.client("sqs").get_queue_attributes(QueueUrl=box.env["NIK_QUEUE_URL"],
-                                                   AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    attrs = box.client("sqs").get_queue_attributes(
+        QueueUrl=box.env["NIK_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )
     assert int(attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"]) == 1
     assert registry.stats.calls == 0
     assert status(rid, token)["nik_status"] == "PENDING"

@@ -37,9 +37,16 @@ def test_given_a_registration_when_the_pipeline_runs_then_the_code_email_arrives
     mails = pipe.sent_emails(email)
     assert len(mails) == 1
     code = re.search(r"\b(\d{6})\b", mails[0].body).group(1)  # type: ignore[union-attr]
-    v = call("verify_email", api_event("POST", "/registrations/{id}/email-verification",
-                                       f"/registrations/{rid}/email-verification", body={"code": code},
-                                       path_parameters={"id": rid}))
+    v = call(
+        "verify_email",
+        api_event(
+            "POST",
+            "/registrations/{id}/email-verification",
+            f"/registrations/{rid}/email-verification",
+            body={"code": code},
+            path_parameters={"id": rid},
+        ),
+    )
     assert v["statusCode"] == 200 and body(v)["status"] == "EMAIL_VERIFIED"
 
 
@@ -61,11 +68,21 @@ def test_given_a_stale_code_email_when_a_new_code_was_sent_then_only_the_new_one
     rid = body(register(email))["registration_id"]
     from prakerja.adapters.dynamodb import reg_key
 
-    box.client("dynamodb").update_item(TableName=box.env["TABLE_NAME"], Key=reg_key(rid),
-                                       UpdateExpression="SET code_sent_at = :t",
-                                       ExpressionAttributeValues={":t": {"N": "0"}})
-    r = call("resend_code", api_event("POST", "/registrations/{id}/email-verification/resend",
-                                      f"/registrations/{rid}/email-verification/resend", path_parameters={"id": rid}))
+    box.client("dynamodb").update_item(
+        TableName=box.env["TABLE_NAME"],
+        Key=reg_key(rid),
+        UpdateExpression="SET code_sent_at = :t",
+        ExpressionAttributeValues={":t": {"N": "0"}},
+    )
+    r = call(
+        "resend_code",
+        api_event(
+            "POST",
+            "/registrations/{id}/email-verification/resend",
+            f"/registrations/{rid}/email-verification/resend",
+            path_parameters={"id": rid},
+        ),
+    )
     assert r["statusCode"] == 202 and body(r) == {}
     pipe = Pipeline(box)
     pipe.settle()
@@ -93,6 +110,8 @@ def test_idempotency_replay_at_handler_level(box):
 
 
 def test_status_needs_a_token_first(box):
-    r = call("get_registration", api_event("GET", "/registrations/{id}", f"/registrations/{'a' * 32}",
-                                           path_parameters={"id": "a" * 32}))
+    r = call(
+        "get_registration",
+        api_event("GET", "/registrations/{id}", f"/registrations/{'a' * 32}", path_parameters={"id": "a" * 32}),
+    )
     assert r["statusCode"] == 401 and body(r)["type"] == "unauthorized"

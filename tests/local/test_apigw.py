@@ -18,17 +18,20 @@ from infra.local.apigw import (
 )
 from infra.local.events import ApiRoute
 
-ROUTES = RouteTable([
-    ApiRoute("Get", "/registrations/{id}", "GET", "Api"),
-    ApiRoute("Verify", "/registrations/{id}/email-verification", "POST", "Api"),
-    ApiRoute("Health", "/health", "GET", "Api"),
-    ApiRoute("Special", "/registrations/special", "GET", "Api"),
-    ApiRoute("Proxy", "/files/{path+}", "ANY", "Api"),
-])
+ROUTES = RouteTable(
+    [
+        ApiRoute("Get", "/registrations/{id}", "GET", "Api"),
+        ApiRoute("Verify", "/registrations/{id}/email-verification", "POST", "Api"),
+        ApiRoute("Health", "/health", "GET", "Api"),
+        ApiRoute("Special", "/registrations/special", "GET", "Api"),
+        ApiRoute("Proxy", "/files/{path+}", "ANY", "Api"),
+    ]
+)
 
 
-def request(path: str, query: str = "", method: str = "GET", body: bytes = b"",
-            headers: list[tuple[str, str]] | None = None) -> HttpRequest:
+def request(
+    path: str, query: str = "", method: str = "GET", body: bytes = b"", headers: list[tuple[str, str]] | None = None
+) -> HttpRequest:
     default = [("Host", "127.0.0.1:3000"), ("User-Agent", "t")]
     return HttpRequest(method, path, query, default if headers is None else headers, body)
 
@@ -58,8 +61,13 @@ def test_proxy_event_fields():
     resource, params = ROUTES.match("/registrations/a%2Fb") or (None, None)
     assert resource is not None
     headers = [("Host", "h"), ("X-Id", "1"), ("X-Id", "2"), ("User-Agent", "ua")]
-    event = proxy_event(request("/registrations/a%2Fb", "q=1&q=2&e=", headers=headers), resource, params or {},
-                        "local", now=1_700_000_000.5)
+    event = proxy_event(
+        request("/registrations/a%2Fb", "q=1&q=2&e=", headers=headers),
+        resource,
+        params or {},
+        "local",
+        now=1_700_000_000.5,
+    )
     assert event["resource"] == "/registrations/{id}" and event["path"] == "/registrations/a%2Fb"
     assert event["pathParameters"] == {"id": "a/b"}
     assert event["headers"] == {"Host": "h", "X-Id": "2", "User-Agent": "ua"}
@@ -86,28 +94,44 @@ def test_empty_parts_are_none():
 def test_bodies_are_text_or_base64():
     resource, _ = ROUTES.match("/health") or (None, None)
     assert resource is not None
-    text = proxy_event(request("/health", body="{\"a\": \"é\"}".encode()), resource, {}, "s")
+    text = proxy_event(request("/health", body='{"a": "é"}'.encode()), resource, {}, "s")
     assert (text["body"], text["isBase64Encoded"]) == ('{"a": "é"}', False)
     binary = proxy_event(request("/health", body=b"\x89PNG\xff"), resource, {}, "s")
     assert binary["isBase64Encoded"] is True and base64.b64decode(binary["body"]) == b"\x89PNG\xff"
 
 
 def test_response_headers_merge_like_api_gateway():
-    response = response_from_result({"statusCode": 201, "headers": {"A": "1", "Set-Cookie": "ignored"},
-                                     "multiValueHeaders": {"set-cookie": ["x=1", "y=2"]}, "body": "hi"})
+    response = response_from_result(
+        {
+            "statusCode": 201,
+            "headers": {"A": "1", "Set-Cookie": "ignored"},
+            "multiValueHeaders": {"set-cookie": ["x=1", "y=2"]},
+            "body": "hi",
+        }
+    )
     assert response.status == 201 and response.body == b"hi"
     assert response.headers == [("A", "1"), ("set-cookie", "x=1"), ("set-cookie", "y=2")]
 
 
 def test_base64_response_bodies_are_decoded():
-    response = response_from_result({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(),
-                                     "isBase64Encoded": True})
+    response = response_from_result(
+        {"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}
+    )
     assert response.body == b"\x00\x01"
 
 
-@pytest.mark.parametrize("result", [None, "text", {"statusCode": "abc"}, {"statusCode": 200, "body": 5},
-                                    {"statusCode": 700}, {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
-                                    {"statusCode": 200, "multiValueHeaders": {"A": "not-a-list"}}])
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        "text",
+        {"statusCode": "abc"},
+        {"statusCode": 200, "body": 5},
+        {"statusCode": 700},
+        {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
+        {"statusCode": 200, "multiValueHeaders": {"A": "not-a-list"}},
+    ],
+)
 def test_malformed_results_are_rejected(result):
     with pytest.raises(MalformedResponse):
         response_from_result(result)
@@ -116,8 +140,15 @@ def test_malformed_results_are_rejected(result):
 def test_cors_config_from_sam_quoted_values():
     assert cors_config(None) == CorsConfig()
     assert cors_config("'https://a.example'").allow_origin == "https://a.example"
-    config = cors_config({"AllowOrigin": "'*'", "AllowHeaders": "'Content-Type'", "AllowMethods": "'GET,POST'",
-                          "MaxAge": "'600'", "AllowCredentials": True})
+    config = cors_config(
+        {
+            "AllowOrigin": "'*'",
+            "AllowHeaders": "'Content-Type'",
+            "AllowMethods": "'GET,POST'",
+            "MaxAge": "'600'",
+            "AllowCredentials": True,
+        }
+    )
     assert config == CorsConfig("*", "GET,POST", "Content-Type", "600", True)
 
 

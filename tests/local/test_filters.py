@@ -8,14 +8,21 @@ import pytest
 
 from infra.local.filters import matches, passes, sqs_view
 
-INSERT_OUTBOX = {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "OUTBOX#1"}, "sk": {"S": "OUTBOX"}},
-                                                     "NewImage": {"kind": {"S": "EMAIL"}, "n": {"N": "3"}}}}
+INSERT_OUTBOX = {
+    "eventName": "INSERT",
+    "dynamodb": {
+        "Keys": {"pk": {"S": "OUTBOX#1"}, "sk": {"S": "OUTBOX"}},
+        "NewImage": {"kind": {"S": "EMAIL"}, "n": {"N": "3"}},
+    },
+}
 MODIFY_REG = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}}}
 MODIFY_FUNNEL = {"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "FUNNEL"}, "sk": {"S": "SHARD#1"}}}}
 
 # The relay's filters in template.yaml.
-RELAY = [json.loads('{"eventName":["INSERT"],"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"OUTBOX#"}]}}}}'),
-         json.loads('{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"REG#"}]}}}}')]
+RELAY = [
+    json.loads('{"eventName":["INSERT"],"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"OUTBOX#"}]}}}}'),
+    json.loads('{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"REG#"}]}}}}'),
+]
 
 
 def test_any_of_several_patterns_lets_a_record_through():
@@ -29,28 +36,31 @@ def test_no_patterns_means_everything_passes():
     assert passes(MODIFY_FUNNEL, [])
 
 
-@pytest.mark.parametrize(("rule", "value", "expected"), [
-    (["EMAIL"], "EMAIL", True),
-    (["EMAIL", "NIK_CHECK"], "NIK_CHECK", True),
-    (["EMAIL"], "email", False),
-    ([3], 3.0, True),
-    (["3"], 3, False),
-    ([None], None, True),
-    ([True], True, True),
-    ([{"prefix": "OUT"}], "OUTBOX#1", True),
-    ([{"prefix": "OUT"}], "REG#1", False),
-    ([{"suffix": ".png"}], "a.png", True),
-    ([{"equals-ignore-case": "email"}], "EMAIL", True),
-    ([{"anything-but": ["EMAIL", "X"]}], "NIK", True),
-    ([{"anything-but": ["EMAIL", "X"]}], "EMAIL", False),
-    ([{"anything-but": "EMAIL"}], "EMAIL", False),
-    ([{"anything-but": {"prefix": "OUT"}}], "OUTBOX#1", False),
-    ([{"anything-but": {"prefix": "OUT"}}], "REG#1", True),
-    ([{"numeric": [">", 0, "<=", 5]}], 5, True),
-    ([{"numeric": [">", 0, "<=", 5]}], 6, False),
-    ([{"numeric": [">", 0]}], "7", False),
-    ([{"exists": True}], "anything", True),
-])
+@pytest.mark.parametrize(
+    ("rule", "value", "expected"),
+    [
+        (["EMAIL"], "EMAIL", True),
+        (["EMAIL", "NIK_CHECK"], "NIK_CHECK", True),
+        (["EMAIL"], "email", False),
+        ([3], 3.0, True),
+        (["3"], 3, False),
+        ([None], None, True),
+        ([True], True, True),
+        ([{"prefix": "OUT"}], "OUTBOX#1", True),
+        ([{"prefix": "OUT"}], "REG#1", False),
+        ([{"suffix": ".png"}], "a.png", True),
+        ([{"equals-ignore-case": "email"}], "EMAIL", True),
+        ([{"anything-but": ["EMAIL", "X"]}], "NIK", True),
+        ([{"anything-but": ["EMAIL", "X"]}], "EMAIL", False),
+        ([{"anything-but": "EMAIL"}], "EMAIL", False),
+        ([{"anything-but": {"prefix": "OUT"}}], "OUTBOX#1", False),
+        ([{"anything-but": {"prefix": "OUT"}}], "REG#1", True),
+        ([{"numeric": [">", 0, "<=", 5]}], 5, True),
+        ([{"numeric": [">", 0, "<=", 5]}], 6, False),
+        ([{"numeric": [">", 0]}], "7", False),
+        ([{"exists": True}], "anything", True),
+    ],
+)
 def test_value_rules(rule, value, expected):
     assert matches({"field": rule}, {"field": value}) is expected
 

@@ -40,11 +40,21 @@ class RunningStack:
     def __init__(self) -> None:
         self.port, self.aws_port, self.registry_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PRAKERJA_"))}
-        env.update(PRAKERJA_PORT=str(self.port), PRAKERJA_AWS_PORT=str(self.aws_port),
-                   PRAKERJA_REGISTRY_PORT=str(self.registry_port), PRAKERJA_LOCAL_GREETING="overridden",
-                   PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, "-m", "infra.local", "--template", str(TEMPLATE)], cwd=ROOT,
-                                     env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env.update(
+            PRAKERJA_PORT=str(self.port),
+            PRAKERJA_AWS_PORT=str(self.aws_port),
+            PRAKERJA_REGISTRY_PORT=str(self.registry_port),
+            PRAKERJA_LOCAL_GREETING="overridden",
+            PYTHONUNBUFFERED="1",
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.local", "--template", str(TEMPLATE)],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self.output: list[str] = []
         self.ready = threading.Event()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -68,8 +78,13 @@ class RunningStack:
         return f"http://127.0.0.1:{self.port}"
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION, endpoint_url=f"http://127.0.0.1:{self.aws_port}",
-                            aws_access_key_id="test", aws_secret_access_key="test")  # noqa: S106
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=f"http://127.0.0.1:{self.aws_port}",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )  # noqa: S106
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -132,8 +147,9 @@ def test_resources_exist_under_local_names_and_match_the_offline_helper(stack: R
     sqs = stack.client("sqs")
     for logical_id in ("WorkQueue", "WorkDLQ", "UploadQueue"):
         assert sqs.get_queue_url(QueueName=names[logical_id]["name"])["QueueUrl"] == names[logical_id]["url"]
-    assert "OnlyWhenFlagged" not in {u.rsplit("/", 1)[-1].removeprefix("prakerja-local-")
-                                     for u in sqs.list_queues()["QueueUrls"]}
+    assert "OnlyWhenFlagged" not in {
+        u.rsplit("/", 1)[-1].removeprefix("prakerja-local-") for u in sqs.list_queues()["QueueUrls"]
+    }
     table = stack.client("dynamodb").describe_table(TableName=names["SourceTable"]["name"])["Table"]
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
     ttl = stack.client("dynamodb").describe_time_to_live(TableName=names["SourceTable"]["name"])
@@ -165,7 +181,10 @@ def test_api_event_has_the_rest_proxy_shape(stack: RunningStack):
     assert event["body"] is None and event["isBase64Encoded"] is False and event["stageVariables"] is None
     context = event["requestContext"]
     assert (context["stage"], context["path"], context["resourcePath"]) == (
-        "local", "/local/things/a%20b/echo", "/things/{id}/echo")
+        "local",
+        "/local/things/a%20b/echo",
+        "/things/{id}/echo",
+    )
     assert context["identity"]["sourceIp"] == "127.0.0.1"
     assert isinstance(context["requestTimeEpoch"], int) and context["requestId"]
     assert body["context"]["function_name"] == "prakerja-local-EchoFunction"
@@ -222,8 +241,11 @@ def test_body_over_10_mib_is_413_without_reaching_the_handler(stack: RunningStac
 
 
 def test_cors_preflight_comes_from_the_api_cors_property(stack: RunningStack):
-    r = requests.options(stack.url + "/things/7/echo", headers={"Origin": "http://localhost:8080",
-                                                                "Access-Control-Request-Method": "POST"}, timeout=10)
+    r = requests.options(
+        stack.url + "/things/7/echo",
+        headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
     assert r.status_code == 200
     assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
     assert r.headers["Access-Control-Allow-Methods"] == "GET,OPTIONS,POST"
@@ -235,17 +257,22 @@ def test_cors_preflight_comes_from_the_api_cors_property(stack: RunningStack):
 def test_mailbox_lists_mail_sent_through_ses_per_recipient(stack: RunningStack):
     ses = stack.client("ses")
     for subject in ("first", "second"):
-        ses.send_email(Source="no-reply@prakerja.local",
-                       Destination={"ToAddresses": ["Ana@Example.com"], "CcAddresses": ["budi@example.com"]},
-                       Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": f"body {subject}"}}})
+        ses.send_email(
+            Source="no-reply@prakerja.local",
+            Destination={"ToAddresses": ["Ana@Example.com"], "CcAddresses": ["budi@example.com"]},
+            Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": f"body {subject}"}}},
+        )
     ana = requests.get(stack.url + "/_dev/mailbox", params={"to": "ana@example.COM"}, timeout=10)
     assert ana.status_code == 200
-    assert [(m["subject"], m["text"]) for m in ana.json()["messages"]] == [("first", "body first"),
-                                                                          ("second", "body second")]
+    assert [(m["subject"], m["text"]) for m in ana.json()["messages"]] == [
+        ("first", "body first"),
+        ("second", "body second"),
+    ]
     budi = requests.get(stack.url + "/_dev/mailbox", params={"to": "budi@example.com"}, timeout=10).json()
     assert [m["to"] for m in budi["messages"]] == ["budi@example.com"] * 2
-    assert requests.get(stack.url + "/_dev/mailbox", params={"to": "nobody@example.com"},
-                        timeout=10).json() == {"messages": []}
+    assert requests.get(stack.url + "/_dev/mailbox", params={"to": "nobody@example.com"}, timeout=10).json() == {
+        "messages": []
+    }
     assert_problem(requests.get(stack.url + "/_dev/mailbox", timeout=10), 422, "validation-failed")
 
 
@@ -257,8 +284,9 @@ def test_sqs_partial_batch_failure_redelivers_then_dead_letters(stack: RunningSt
         sqs.send_message(QueueUrl=names["WorkQueue"]["url"], MessageBody=body)
 
     def parked() -> list[str]:
-        messages = sqs.receive_message(QueueUrl=names["WorkDLQ"]["url"], MaxNumberOfMessages=10,
-                                       VisibilityTimeout=0).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=names["WorkDLQ"]["url"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
         return [m["Body"] for m in messages]
 
     assert eventually(parked, 20) == ["fail-1"]
@@ -275,9 +303,17 @@ def test_stream_records_reach_the_consumer_through_the_filter(stack: RunningStac
     table = physical_name("SourceTable")
     # A cancelled transaction first: moto swaps the table object when it rolls back.
     with pytest.raises(ddb.exceptions.TransactionCanceledException):
-        ddb.transact_write_items(TransactItems=[{"Put": {
-            "TableName": table, "Item": {"pk": {"S": "keep#never"}},
-            "ConditionExpression": "attribute_exists(pk)"}}])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"pk": {"S": "keep#never"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+            ]
+        )
     for pk in ("keep#1", "drop#1", "keep#2"):
         ddb.put_item(TableName=table, Item={"pk": {"S": pk}})
     ddb.delete_item(TableName=table, Key={"pk": {"S": "keep#1"}})
@@ -293,10 +329,16 @@ def test_s3_notifications_reach_the_configured_queue(stack: RunningStack):
     stack.client("s3").put_object(Bucket=names["UploadBucket"]["name"], Key="uploads/a.txt", Body=b"a")
 
     def keys() -> list[str]:
-        messages = stack.client("sqs").receive_message(QueueUrl=names["UploadQueue"]["url"], MaxNumberOfMessages=10,
-                                                       VisibilityTimeout=0).get("Messages", [])
-        return [unquote_plus(r["s3"]["object"]["key"])  # event keys are URL-encoded
-                for m in messages for r in json.loads(m["Body"]).get("Records", [])]
+        messages = (
+            stack.client("sqs")
+            .receive_message(QueueUrl=names["UploadQueue"]["url"], MaxNumberOfMessages=10, VisibilityTimeout=0)
+            .get("Messages", [])
+        )
+        return [
+            unquote_plus(r["s3"]["object"]["key"])  # event keys are URL-encoded
+            for m in messages
+            for r in json.loads(m["Body"]).get("Records", [])
+        ]
 
     assert eventually(keys, 10) == ["uploads/a.txt"]
 

@@ -16,8 +16,14 @@ from infra.local.stream_poller import ShardState, StreamDelivery, failure_record
 
 
 def record(seq: int, pk: str = "k") -> dict[str, Any]:
-    return {"eventName": "INSERT", "dynamodb": {"SequenceNumber": str(seq), "Keys": {"pk": {"S": f"{pk}{seq}"}},
-                                                "ApproximateCreationDateTime": time.time()}}
+    return {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "SequenceNumber": str(seq),
+            "Keys": {"pk": {"S": f"{pk}{seq}"}},
+            "ApproximateCreationDateTime": time.time(),
+        },
+    }
 
 
 class FakeClock:
@@ -43,8 +49,9 @@ class Recorder:
         return outcome
 
 
-def delivery(handler: Recorder, clock: FakeClock, given_up: list[tuple[list[str], str]], **options: Any
-             ) -> StreamDelivery:
+def delivery(
+    handler: Recorder, clock: FakeClock, given_up: list[tuple[list[str], str]], **options: Any
+) -> StreamDelivery:
     source = StreamSource(function="F", stream_arn="arn:stream", **options)
 
     def give_up(shard: ShardState, records: list[dict[str, Any]], reason: str) -> None:
@@ -101,8 +108,12 @@ def test_bisect_isolates_a_poison_record_then_gives_it_up_after_the_retries():
 
     calls: list[list[str]] = []
     source = StreamSource(function="F", stream_arn="arn", batch_size=4, bisect=True, max_retries=1)
-    stream = StreamDelivery(source, handler, lambda shard, records, reason: gave_up.append(
-        ([r["dynamodb"]["SequenceNumber"] for r in records], reason)), clock=clock)
+    stream = StreamDelivery(
+        source,
+        handler,
+        lambda shard, records, reason: gave_up.append(([r["dynamodb"]["SequenceNumber"] for r in records], reason)),
+        clock=clock,
+    )
     shard = ShardState("s")
     stream.add(shard, [record(i) for i in range(1, 5)])
     drain(stream, shard, clock)
@@ -160,12 +171,21 @@ def test_filtered_out_records_never_reach_the_handler():
 
 def test_stream_records_look_like_lambdas():
     created = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    raw = {"eventID": "e1", "eventName": "MODIFY", "eventVersion": "1.0", "awsRegion": "us-east-1",
-           "dynamodb": {"ApproximateCreationDateTime": created, "SequenceNumber": "7", "SizeBytes": 10,
-                        "StreamViewType": "NEW_AND_OLD_IMAGES", "Keys": {"pk": {"S": "a"}},
-                        "NewImage": {"blob": {"B": b"\x00\x01"}, "m": {"M": {"bs": {"BS": [b"\x02"]}}},
-                                     "l": {"L": [{"N": "1"}]}},
-                        "OldImage": {"pk": {"S": "a"}}}}
+    raw = {
+        "eventID": "e1",
+        "eventName": "MODIFY",
+        "eventVersion": "1.0",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": created,
+            "SequenceNumber": "7",
+            "SizeBytes": 10,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "Keys": {"pk": {"S": "a"}},
+            "NewImage": {"blob": {"B": b"\x00\x01"}, "m": {"M": {"bs": {"BS": [b"\x02"]}}}, "l": {"L": [{"N": "1"}]}},
+            "OldImage": {"pk": {"S": "a"}},
+        },
+    }
     converted = lambda_record(raw, "arn:stream", "ap-southeast-3")
     assert converted["awsRegion"] == "ap-southeast-3" and converted["eventSource"] == "aws:dynamodb"
     assert converted["eventSourceARN"] == "arn:stream" and converted["eventVersion"] == "1.1"
@@ -187,10 +207,17 @@ def test_failure_destination_gets_batch_metadata_not_records():
 
 # -- SQS -------------------------------------------------------------------------------------------------
 def message(mid: str, body: str) -> dict[str, Any]:
-    return {"MessageId": mid, "ReceiptHandle": f"rh-{mid}", "Body": body, "MD5OfBody": "m",
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"},
-            "MessageAttributes": {"bin": {"DataType": "Binary", "BinaryValue": b"\x01"},
-                                  "txt": {"DataType": "String", "StringValue": "v"}}}
+    return {
+        "MessageId": mid,
+        "ReceiptHandle": f"rh-{mid}",
+        "Body": body,
+        "MD5OfBody": "m",
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1"},
+        "MessageAttributes": {
+            "bin": {"DataType": "Binary", "BinaryValue": b"\x01"},
+            "txt": {"DataType": "String", "StringValue": "v"},
+        },
+    }
 
 
 def test_sqs_records_look_like_lambdas():
@@ -199,8 +226,12 @@ def test_sqs_records_look_like_lambdas():
     assert converted["eventSource"] == "aws:sqs" and converted["eventSourceARN"] == "arn:aws:sqs:r:1:q"
     assert converted["attributes"]["ApproximateReceiveCount"] == "1"
     assert converted["messageAttributes"]["bin"]["binaryValue"] == "AQ=="
-    assert converted["messageAttributes"]["txt"] == {"stringValue": "v", "stringListValues": [],
-                                                     "binaryListValues": [], "dataType": "String"}
+    assert converted["messageAttributes"]["txt"] == {
+        "stringValue": "v",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "String",
+    }
 
 
 def test_batch_item_failures_rules():
@@ -244,8 +275,9 @@ def test_sqs_handler_error_deletes_nothing():
 
 def test_sqs_filtered_out_messages_are_deleted_without_an_invocation():
     seen: list[list[str]] = []
-    poller, sqs = sqs_poller(lambda event: seen.append([r["body"] for r in event["Records"]]),
-                             filters=({"body": {"kind": ["EMAIL"]}},))
+    poller, sqs = sqs_poller(
+        lambda event: seen.append([r["body"] for r in event["Records"]]), filters=({"body": {"kind": ["EMAIL"]}},)
+    )
     poller.process([message("1", '{"kind": "EMAIL"}'), message("2", '{"kind": "OTHER"}')])
     assert seen == [['{"kind": "EMAIL"}']] and sqs.deleted == ["rh-1", "rh-2"]
 

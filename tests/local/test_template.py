@@ -72,8 +72,11 @@ def test_globals_merge_maps_append_lists_and_let_the_function_win():
         {"Timeout": 10, "Layers": [{"Ref": "L1"}], "Environment": {"Variables": {"A": "g", "B": "g"}}},
         {"Timeout": 30, "Layers": [{"Ref": "L2"}], "Environment": {"Variables": {"B": "f", "C": "f"}}},
     )
-    assert merged == {"Timeout": 30, "Layers": [{"Ref": "L1"}, {"Ref": "L2"}],
-                      "Environment": {"Variables": {"A": "g", "B": "f", "C": "f"}}}
+    assert merged == {
+        "Timeout": 30,
+        "Layers": [{"Ref": "L1"}, {"Ref": "L2"}],
+        "Environment": {"Variables": {"A": "g", "B": "f", "C": "f"}},
+    }
 
 
 def test_an_intrinsic_is_replaced_not_merged():
@@ -92,7 +95,8 @@ def test_resources_are_created_after_what_they_reference():
     assert order.index("WorkDLQ") < order.index("WorkQueue")  # declared after it in the file
     assert order.index("UploadQueue") < order.index("UploadBucket")
     assert order.index("FixtureKey") < order.index("SourceTable") and order.index("FixtureKey") < order.index(
-        "FixtureKeyAlias")
+        "FixtureKeyAlias"
+    )
 
 
 def test_a_reference_cycle_is_reported():
@@ -103,18 +107,28 @@ def test_a_reference_cycle_is_reported():
 
 # -- parameters and intrinsics -------------------------------------------------------------------------------
 def test_local_parameter_values_override_only_what_must_differ():
-    definitions = {"Stage": {"Default": "v1"}, "RegistryUrl": {"Default": "https://r.example"},
-                   "SenderEmail": {"Default": "ops@prakerja.example"}, "TokenTtlSeconds": {"Default": 3600},
-                   "Flag": {"Default": False}}
+    definitions = {
+        "Stage": {"Default": "v1"},
+        "RegistryUrl": {"Default": "https://r.example"},
+        "SenderEmail": {"Default": "ops@prakerja.example"},
+        "TokenTtlSeconds": {"Default": 3600},
+        "Flag": {"Default": False},
+    }
     values = parameter_values(definitions, registry_port=3456)
-    assert values == {"Stage": "local", "RegistryUrl": "http://127.0.0.1:3456",
-                      "SenderEmail": "ops@prakerja.example", "TokenTtlSeconds": "3600", "Flag": "false"}
+    assert values == {
+        "Stage": "local",
+        "RegistryUrl": "http://127.0.0.1:3456",
+        "SenderEmail": "ops@prakerja.example",
+        "TokenTtlSeconds": "3600",
+        "Flag": "false",
+    }
     assert parameter_values({"SenderEmail": {"Default": ""}}, 1)["SenderEmail"] == "no-reply@prakerja.local"
 
 
 def test_env_overrides_strip_the_prefix():
     assert env_overrides({"PRAKERJA_LOCAL_TOKEN_TTL_S": "5", "PRAKERJA_PORT": "1", "PRAKERJA_LOCAL_": "x"}) == {
-        "TOKEN_TTL_S": "5"}
+        "TOKEN_TTL_S": "5"
+    }
 
 
 def test_refs_and_getatts_resolve_to_local_names():
@@ -123,7 +137,8 @@ def test_refs_and_getatts_resolve_to_local_names():
     assert resolver.resolve({"Ref": "WorkQueue"}) == url
     assert resolver.resolve({"Fn::GetAtt": ["WorkQueue", "QueueUrl"]}) == url
     assert resolver.resolve({"Fn::GetAtt": ["WorkDLQ", "Arn"]}) == (
-        f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:prakerja-local-WorkDLQ")
+        f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:prakerja-local-WorkDLQ"
+    )
     assert resolver.resolve({"Ref": "SeenTable"}) == "prakerja-local-SeenTable"
     assert resolver.resolve({"Fn::GetAtt": ["SeenTable", "Arn"]}).endswith(":table/prakerja-local-SeenTable")
     assert resolver.resolve({"Ref": "UploadBucket"}) == "prakerja-local-uploadbucket"
@@ -134,30 +149,39 @@ def test_refs_and_getatts_resolve_to_local_names():
 def test_sub_handles_pseudo_parameters_attributes_variables_and_literals():
     resolver = resolver_for(load_template(FIXTURE))
     assert resolver.resolve({"Fn::Sub": "${AWS::StackName}:${AWS::Region}:${AWS::AccountId}:${AWS::Partition}"}) == (
-        f"prakerja-local:{REGION}:{ACCOUNT_ID}:aws")
+        f"prakerja-local:{REGION}:{ACCOUNT_ID}:aws"
+    )
     assert resolver.resolve({"Fn::Sub": "${SeenTable}/${WorkQueue.QueueName}/${!Stage}"}) == (
-        "prakerja-local-SeenTable/prakerja-local-WorkQueue/${Stage}")
+        "prakerja-local-SeenTable/prakerja-local-WorkQueue/${Stage}"
+    )
     assert resolver.resolve({"Fn::Sub": ["${Name}-${Stage}", {"Name": {"Ref": "Greeting"}}]}) == "hello-local"
 
 
 def test_conditions_if_and_novalue():
     resolver = resolver_for(load_template(FIXTURE))
     assert resolver.condition("IsFlag") is False and resolver.condition("NotFlag") is True
-    value = resolver.resolve({"Keep": {"Fn::If": ["IsFlag", "a", "b"]},
-                              "Gone": {"Fn::If": ["NotFlag", {"Ref": "AWS::NoValue"}, "x"]},
-                              "List": ["one", {"Ref": "AWS::NoValue"}, "two"]})
+    value = resolver.resolve(
+        {
+            "Keep": {"Fn::If": ["IsFlag", "a", "b"]},
+            "Gone": {"Fn::If": ["NotFlag", {"Ref": "AWS::NoValue"}, "x"]},
+            "List": ["one", {"Ref": "AWS::NoValue"}, "two"],
+        }
+    )
     assert value == {"Keep": "b", "List": ["one", "two"]}
     assert resolver.included({"Condition": "IsFlag"}) is False
     assert resolver.resolve({"Fn::And": [{"Condition": "NotFlag"}, {"Fn::Or": [{"Condition": "IsFlag"}, True]}]})
 
 
 def test_string_and_list_functions(tmp_path: Path):
-    template = template_of("""
+    template = template_of(
+        """
 Mappings:
   Sizes: {local: {memory: 256}}
 Resources:
   Q: {Type: AWS::SQS::Queue}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     resolver = resolver_for(template)
     assert resolver.resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}, 3]]}) == f"a-{REGION}-3"
     assert resolver.resolve({"Fn::Select": [1, {"Fn::Split": [",", "x,y,z"]}]}) == "y"
@@ -206,8 +230,10 @@ def test_merged_environment_keeps_one_value_and_reports_conflicts(caplog: pytest
     def spec(lid: str, env: dict[str, str]) -> FunctionSpec:
         return FunctionSpec(lid, lid, Path("."), "app.handler", 3, 128, env)
 
-    specs = {"A": spec("A", {"POWERTOOLS_SERVICE_NAME": "a", "X": "1", "SAME": "s"}),
-             "B": spec("B", {"POWERTOOLS_SERVICE_NAME": "b", "X": "2", "SAME": "s"})}
+    specs = {
+        "A": spec("A", {"POWERTOOLS_SERVICE_NAME": "a", "X": "1", "SAME": "s"}),
+        "B": spec("B", {"POWERTOOLS_SERVICE_NAME": "b", "X": "2", "SAME": "s"}),
+    }
     logging.getLogger("infra.local").propagate = True
     with caplog.at_level(logging.WARNING, logger="infra.local.functions"):
         merged = merged_environment(specs, {"SAME": "override"})
@@ -233,9 +259,11 @@ def test_account_id_is_motos_default():
 
 def test_local_resource_names_without_aws():
     names = local_resource_names(FIXTURE, aws_port=4000, region="eu-west-1")
-    assert names["WorkQueue"] == {"name": "prakerja-local-WorkQueue",
-                                  "url": f"http://127.0.0.1:4000/{ACCOUNT_ID}/prakerja-local-WorkQueue",
-                                  "arn": f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:prakerja-local-WorkQueue"}
+    assert names["WorkQueue"] == {
+        "name": "prakerja-local-WorkQueue",
+        "url": f"http://127.0.0.1:4000/{ACCOUNT_ID}/prakerja-local-WorkQueue",
+        "arn": f"arn:aws:sqs:eu-west-1:{ACCOUNT_ID}:prakerja-local-WorkQueue",
+    }
     assert names["SeenTable"]["arn"] == f"arn:aws:dynamodb:eu-west-1:{ACCOUNT_ID}:table/prakerja-local-SeenTable"
     assert names["AppSecret"] == {"name": "prakerja-local-AppSecret"}
     assert "Role" not in names and "FixtureKey" not in names
@@ -256,7 +284,8 @@ def test_conditional_resources_are_left_out_of_local_names():
 
 
 def test_api_settings_mirror_the_template(tmp_path: Path):
-    template = template_of("""
+    template = template_of(
+        """
 Parameters:
   Stage: {Type: String, Default: v1}
 Globals:
@@ -270,7 +299,9 @@ Resources:
       GatewayResponses:
         DEFAULT_5XX:
           StatusCode: '500'
-""", tmp_path)
+""",
+        tmp_path,
+    )
     settings = api_settings(template, resolver_for(template), "local")
     assert settings["Api"].stage == "local" and settings["Api"].error_status == 500
     assert settings["Api"].cors.allow_origin == "https://web.example"

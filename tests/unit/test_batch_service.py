@@ -41,9 +41,19 @@ def service(store: InMemoryBatchStore, sleeps: list[float]) -> BatchService:
 
 
 # -- shards ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("seats", "shards"), [
-    (1, 1), (50, 1), (51, 2), (100, 2), (700, 14), (1_600, 32), (1_601, 32), (1_000_000, 32),
-])
+@pytest.mark.parametrize(
+    ("seats", "shards"),
+    [
+        (1, 1),
+        (50, 1),
+        (51, 2),
+        (100, 2),
+        (700, 14),
+        (1_600, 32),
+        (1_601, 32),
+        (1_000_000, 32),
+    ],
+)
 def test_shard_count(seats, shards):
     assert shard_count(seats) == shards
 
@@ -75,11 +85,20 @@ def test_create_is_idempotent_and_refuses_other_values(service, store):
         service.create("B-2026.01", "Gelombang 2", 120)
 
 
-@pytest.mark.parametrize(("batch_id", "name", "seats", "field"), [
-    ("", "n", 1, "id"), ("has space", "n", 1, "id"), ("x" * 65, "n", 1, "id"), ("ok", "", 1, "name"),
-    ("ok", "   ", 1, "name"), ("ok", "n" * 101, 1, "name"), ("ok", "n", 0, "seats"),
-    ("ok", "n", 1_000_001, "seats"), ("ok", "n", True, "seats"),
-])
+@pytest.mark.parametrize(
+    ("batch_id", "name", "seats", "field"),
+    [
+        ("", "n", 1, "id"),
+        ("has space", "n", 1, "id"),
+        ("x" * 65, "n", 1, "id"),
+        ("ok", "", 1, "name"),
+        ("ok", "   ", 1, "name"),
+        ("ok", "n" * 101, 1, "name"),
+        ("ok", "n", 0, "seats"),
+        ("ok", "n", 1_000_001, "seats"),
+        ("ok", "n", True, "seats"),
+    ],
+)
 def test_create_validates(service, batch_id, name, seats, field):
     with pytest.raises(errors.ValidationFailed) as exc:
         service.create(batch_id, name, seats)
@@ -151,11 +170,14 @@ def test_unknown_registration_is_404(service):
         service.join("c" * 32, "b1")
 
 
-@pytest.mark.parametrize(("changes", "named", "not_named"), [
-    ({"nik_status": "PENDING", "photo_status": "NONE"}, ["NIK not verified", "photo not accepted"], []),
-    ({"nik_status": "REJECTED"}, ["NIK not verified"], ["photo"]),
-    ({"photo_status": "REJECTED"}, ["photo not accepted"], ["NIK"]),
-])
+@pytest.mark.parametrize(
+    ("changes", "named", "not_named"),
+    [
+        ({"nik_status": "PENDING", "photo_status": "NONE"}, ["NIK not verified", "photo not accepted"], []),
+        ({"nik_status": "REJECTED"}, ["NIK not verified"], ["photo"]),
+        ({"photo_status": "REJECTED"}, ["photo not accepted"], ["NIK"]),
+    ],
+)
 def test_not_eligible_names_what_is_missing(service, store, changes, named, not_named):
     store.add(eligible(OTHER, **changes))
     service.create("b1", "First", 10)
@@ -208,8 +230,7 @@ def test_as_many_people_as_seats_all_get_one_despite_collisions(store):
 
 def test_conflicts_are_retried_with_a_small_jittered_sleep(store, sleeps):
     store.conflict_rate = 0.5
-    service = BatchService(store, FakeClock(), rng=random.Random(5), sleep=sleeps.append,
-                           max_conflict_retries=50)
+    service = BatchService(store, FakeClock(), rng=random.Random(5), sleep=sleeps.append, max_conflict_retries=50)
     service.create("b1", "First", 2)  # a single shard: conflicts retry the same one
     assert service.join(RID, "b1").joined
     assert store.taken("b1") == 1
@@ -230,6 +251,7 @@ def _join_elsewhere_first(store: InMemoryBatchStore, batch_id: str):
         store.before_take = None
         with store.lock:
             store.regs[registration_id].batch_id = batch_id
+
     return hook
 
 

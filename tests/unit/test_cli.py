@@ -21,8 +21,14 @@ RID = "0123456789abcdef0123456789abcdef"
 
 @pytest.fixture
 def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE",
-                 "PRAKERJA_STACK", "AWS_REGION"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SQS",
+        "AWS_PROFILE",
+        "PRAKERJA_STACK",
+        "AWS_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -31,9 +37,12 @@ def session(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         s = boto3.session.Session(region_name=REGION)
         s.client("dynamodb").create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
         sqs = s.client("sqs")
@@ -62,8 +71,10 @@ def drain(session: Any, logical: str) -> list[str]:
 
 
 def park(session: Any, count: int) -> list[str]:
-    bodies = [json.dumps({"outbox_id": f"o{i}", "kind": "NIK_CHECK", "registration_id": f"{i:032x}",
-                          "payload": {"seq": 1}}) for i in range(1, count + 1)]
+    bodies = [
+        json.dumps({"outbox_id": f"o{i}", "kind": "NIK_CHECK", "registration_id": f"{i:032x}", "payload": {"seq": 1}})
+        for i in range(1, count + 1)
+    ]
     for body in bodies:
         session.client("sqs").send_message(QueueUrl=queue_url(session, "NikDLQ"), MessageBody=body)
     return bodies
@@ -94,10 +105,12 @@ def test_batch_list(session, capsys):
     run(session, "batch", "create", "--id", "b1", "--name", "First", "--seats", "1500")
     capsys.readouterr()
     assert run(session, "batch", "list", "--json") == 0
-    assert json.loads(capsys.readouterr().out) == {"batches": [
-        {"batch_id": "b1", "name": "First", "seats_total": 1500, "seats_left": 1500},
-        {"batch_id": "b2", "name": "Second", "seats_total": 3, "seats_left": 3},
-    ]}
+    assert json.loads(capsys.readouterr().out) == {
+        "batches": [
+            {"batch_id": "b1", "name": "First", "seats_total": 1500, "seats_left": 1500},
+            {"batch_id": "b2", "name": "Second", "seats_total": 3, "seats_left": 3},
+        ]
+    }
     assert run(session, "batch", "list") == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["Batch", "Name", "Seats", "Left"]
@@ -107,8 +120,10 @@ def test_batch_list(session, capsys):
 # -- funnel -----------------------------------------------------------------------------------------------
 def seed_funnel(session: Any) -> None:
     ddb = session.client("dynamodb")
-    shards = [{"registered": 600, "email_verified": 450, "nik_verified": 300, "photo_accepted": 250, "joined": 100},
-              {"registered": 400, "email_verified": 289, "nik_verified": 200, "photo_accepted": 150}]
+    shards = [
+        {"registered": 600, "email_verified": 450, "nik_verified": 300, "photo_accepted": 250, "joined": 100},
+        {"registered": 400, "email_verified": 289, "nik_verified": 200, "photo_accepted": 150},
+    ]
     for i, counts in enumerate(shards):
         item = {"pk": {"S": "FUNNEL"}, "sk": {"S": f"SHARD#{i:02d}"}}
         item.update({k: {"N": str(v)} for k, v in counts.items()})
@@ -154,8 +169,10 @@ def test_dlq_list_leaves_the_messages_in_place(session, capsys):
     listed = json.loads(capsys.readouterr().out)
     assert listed["queue"] == "nik" and listed["approximate_count"] == 3
     assert sorted(m["registration_id"] for m in listed["messages"]) == [f"{i:032x}" for i in (1, 2, 3)]
-    assert all(m["kind"] == "NIK_CHECK" and m["receive_count"] >= 1 and m["first_sent_at"].endswith("Z")
-               for m in listed["messages"])
+    assert all(
+        m["kind"] == "NIK_CHECK" and m["receive_count"] >= 1 and m["first_sent_at"].endswith("Z")
+        for m in listed["messages"]
+    )
     assert run(session, "dlq", "list") == 0  # at once: they were released, not consumed
     text = capsys.readouterr().out
     assert "nik DLQ: 3 message(s)" in text and f"{2:032x}" in text and "payload" not in text
@@ -190,13 +207,16 @@ def test_missing_queue_is_a_clear_error(session, capsys):
     assert "EmailDLQ not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ('{"kind":"EMAIL","registration_id":"abc","payload":{"nonce":"n"}}', ("abc", "EMAIL")),
-    ('{"Records":[{"s3":{"object":{"key":"uploads/' + RID + '/u1"}}}]}', (RID, "PHOTO_UPLOAD")),
-    ('{"DDBStreamBatchInfo":{"shardId":"s"}}', (None, "STREAM_BATCH")),
-    ("not json", (None, None)),
-    ("[1, 2]", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('{"kind":"EMAIL","registration_id":"abc","payload":{"nonce":"n"}}', ("abc", "EMAIL")),
+        ('{"Records":[{"s3":{"object":{"key":"uploads/' + RID + '/u1"}}}]}', (RID, "PHOTO_UPLOAD")),
+        ('{"DDBStreamBatchInfo":{"shardId":"s"}}', (None, "STREAM_BATCH")),
+        ("not json", (None, None)),
+        ("[1, 2]", (None, None)),
+    ],
+)
 def test_describe_body(body, expected):
     assert describe_body(body) == expected
 
@@ -215,12 +235,18 @@ def test_local_stack_not_running_is_one_clear_line(monkeypatch, capsys):
 
 STACK_TEMPLATE = {
     "Resources": {
-        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            "TableName": "deployed-table", "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                     {"AttributeName": "sk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        }},
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "TableName": "deployed-table",
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            },
+        },
         "NikQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "deployed-nik"}},
         "NikDLQ": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "deployed-nik-dlq"}},
     },
@@ -234,10 +260,14 @@ STACK_TEMPLATE = {
 
 def test_deployed_stack_target_reads_the_stack_outputs(session, capsys, monkeypatch):
     session.client("cloudformation").create_stack(StackName="prakerja-prod", TemplateBody=json.dumps(STACK_TEMPLATE))
-    assert run(session, "--stack", "prakerja-prod", "batch", "create", "--id", "p1", "--name", "Prod",
-               "--seats", "5") == 0
-    assert session.client("dynamodb").get_item(
-        TableName="deployed-table", Key={"pk": {"S": "BATCHES"}, "sk": {"S": "BATCH#p1"}}).get("Item")
+    assert (
+        run(session, "--stack", "prakerja-prod", "batch", "create", "--id", "p1", "--name", "Prod", "--seats", "5") == 0
+    )
+    assert (
+        session.client("dynamodb")
+        .get_item(TableName="deployed-table", Key={"pk": {"S": "BATCHES"}, "sk": {"S": "BATCH#p1"}})
+        .get("Item")
+    )
     sqs = session.client("sqs")
     dlq = sqs.get_queue_url(QueueName="deployed-nik-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=dlq, MessageBody='{"kind":"NIK_CHECK","registration_id":"r1"}')

@@ -54,44 +54,72 @@ def test_valid_nik_passes(nik: str, birth: dt.date, gender: str) -> None:
 
 INVALID = [
     # (nik, birth, gender, fields reported, a phrase the message must contain)
-    pytest.param("3273052207900001", dt.date(1990, 7, 21), "M", ["nik"],
-                 "digits 7-12 (220790) do not match birth date 1990-07-21 for gender M: expected 210790",
-                 id="one-digit-typo-in-day"),
+    pytest.param(
+        "3273052207900001",
+        dt.date(1990, 7, 21),
+        "M",
+        ["nik"],
+        "digits 7-12 (220790) do not match birth date 1990-07-21 for gender M: expected 210790",
+        id="one-digit-typo-in-day",
+    ),
     pytest.param("3273052108900001", dt.date(1990, 7, 21), "M", ["nik"], "expected 210790", id="typo-in-month"),
     pytest.param("3273052107910001", dt.date(1990, 7, 21), "M", ["nik"], "expected 210790", id="typo-in-year"),
-    pytest.param("3273056107900001", dt.date(1990, 7, 21), "M", ["nik"], "40 is added to the day",
-                 id="woman-day-for-a-man"),
-    pytest.param("3273052107900001", dt.date(1990, 7, 21), "F", ["nik"], "expected 610790",
-                 id="man-day-for-a-woman"),
+    pytest.param(
+        "3273056107900001", dt.date(1990, 7, 21), "M", ["nik"], "40 is added to the day", id="woman-day-for-a-man"
+    ),
+    pytest.param("3273052107900001", dt.date(1990, 7, 21), "F", ["nik"], "expected 610790", id="man-day-for-a-woman"),
     pytest.param("3273052107900000", dt.date(1990, 7, 21), "M", ["nik"], "cannot be 0000", id="serial-0000"),
     pytest.param("327305210790000", dt.date(1990, 7, 21), "M", ["nik"], "exactly 16 digits; 15", id="15-digits"),
-    pytest.param("32730521079000011", dt.date(1990, 7, 21), "M", ["nik"], "exactly 16 digits; 17",
-                 id="17-digits"),
+    pytest.param("32730521079000011", dt.date(1990, 7, 21), "M", ["nik"], "exactly 16 digits; 17", id="17-digits"),
     pytest.param("32730521079O0001", dt.date(1990, 7, 21), "M", ["nik"], "position 12", id="letter-o-for-zero"),
     pytest.param("3273 0521 0790 0001", dt.date(1990, 7, 21), "M", ["nik"], "without spaces", id="spaces"),
     pytest.param("", dt.date(1990, 7, 21), "M", ["nik"], "required", id="empty"),
-    pytest.param("٣٢٧٣٠٥٢١٠٧٩٠٠٠٠١", dt.date(1990, 7, 21), "M", ["nik"], "another script",
-                 id="arabic-indic-digits"),
-    pytest.param("3273052107900001".replace("0", "０"), dt.date(1990, 7, 21), "M", ["nik"], "another script",
-                 id="fullwidth-digits"),
+    pytest.param("٣٢٧٣٠٥٢١٠٧٩٠٠٠٠١", dt.date(1990, 7, 21), "M", ["nik"], "another script", id="arabic-indic-digits"),
+    pytest.param(
+        "3273052107900001".replace("0", "０"),
+        dt.date(1990, 7, 21),
+        "M",
+        ["nik"],
+        "another script",
+        id="fullwidth-digits",
+    ),
     pytest.param("9973052107900001", dt.date(1990, 7, 21), "M", ["nik"], "digits 1-2 (99)", id="unknown-province"),
-    pytest.param("2073052107900001", dt.date(1990, 7, 21), "M", ["nik"], "not an Indonesian province",
-                 id="province-20-does-not-exist"),
-    pytest.param("3299052107900001", dt.date(1990, 7, 21), "M", ["nik"],
-                 "digits 3-4 (99) are not a regency/city code of province 32 (JAWA BARAT)", id="unknown-regency"),
-    pytest.param("9171010101300001", dt.date(2030, 1, 1), "M", ["birth_date"], "in the future",
-                 id="future-birth-date"),
-    pytest.param("3201010101990001", dt.date(1899, 1, 1), "M", ["birth_date"], "before 1900-01-01",
-                 id="born-before-1900"),
+    pytest.param(
+        "2073052107900001",
+        dt.date(1990, 7, 21),
+        "M",
+        ["nik"],
+        "not an Indonesian province",
+        id="province-20-does-not-exist",
+    ),
+    pytest.param(
+        "3299052107900001",
+        dt.date(1990, 7, 21),
+        "M",
+        ["nik"],
+        "digits 3-4 (99) are not a regency/city code of province 32 (JAWA BARAT)",
+        id="unknown-regency",
+    ),
+    pytest.param("9171010101300001", dt.date(2030, 1, 1), "M", ["birth_date"], "in the future", id="future-birth-date"),
+    pytest.param(
+        "3201010101990001", dt.date(1899, 1, 1), "M", ["birth_date"], "before 1900-01-01", id="born-before-1900"
+    ),
     pytest.param("3201010101990001", dt.date(1999, 1, 1), "X", ["gender"], "M or F", id="bad-gender"),
-    pytest.param("3299052107900000", dt.date(1990, 7, 22), "M", ["nik", "nik", "nik"], "digits 3-4",
-                 id="several-problems-all-reported"),
+    pytest.param(
+        "3299052107900000",
+        dt.date(1990, 7, 22),
+        "M",
+        ["nik", "nik", "nik"],
+        "digits 3-4",
+        id="several-problems-all-reported",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("nik", "birth", "gender", "expected_fields", "phrase"), INVALID)
-def test_invalid_nik_is_reported(nik: str, birth: dt.date, gender: str, expected_fields: list[str],
-                                 phrase: str) -> None:
+def test_invalid_nik_is_reported(
+    nik: str, birth: dt.date, gender: str, expected_fields: list[str], phrase: str
+) -> None:
     # Given a submission with a problem, When checked
     errors = check(nik, birth, gender)
     # Then the right fields are named, with a helpful message
@@ -100,8 +128,9 @@ def test_invalid_nik_is_reported(nik: str, birth: dt.date, gender: str, expected
 
 
 @pytest.mark.parametrize(("nik", "birth", "gender", "expected_fields", "phrase"), INVALID)
-def test_messages_never_contain_the_full_nik(nik: str, birth: dt.date, gender: str, expected_fields: list[str],
-                                             phrase: str) -> None:
+def test_messages_never_contain_the_full_nik(
+    nik: str, birth: dt.date, gender: str, expected_fields: list[str], phrase: str
+) -> None:
     errors = check(nik, birth, gender)
     digits = "".join(ch for ch in nik if ch.isdigit())
     for error in errors:
@@ -159,8 +188,15 @@ def test_mask_keeps_province_regency_and_last_two_digits() -> None:
 def test_region_data_has_all_38_provinces_including_the_new_papua_ones() -> None:
     regions = provinces()
     assert len(regions) == 38
-    for code, name in [("91", "PAPUA"), ("92", "PAPUA BARAT"), ("93", "PAPUA SELATAN"), ("94", "PAPUA TENGAH"),
-                       ("95", "PAPUA PEGUNUNGAN"), ("96", "PAPUA BARAT DAYA"), ("65", "KALIMANTAN UTARA")]:
+    for code, name in [
+        ("91", "PAPUA"),
+        ("92", "PAPUA BARAT"),
+        ("93", "PAPUA SELATAN"),
+        ("94", "PAPUA TENGAH"),
+        ("95", "PAPUA PEGUNUNGAN"),
+        ("96", "PAPUA BARAT DAYA"),
+        ("65", "KALIMANTAN UTARA"),
+    ]:
         assert regions[code].name == name
     assert "71" in regions["31"].regencies  # Jakarta Pusat
     assert all(len(c) == 2 and c.isdigit() for p in regions.values() for c in p.regencies)

@@ -45,16 +45,25 @@ def world():
     regs = RegistrationService(store, KEYS, clock, scrypt_n=2**10, token_ttl_s=3600)
 
     def person(i: int = 0) -> str:
-        rid = regs.register(NewRegistration(f"p{i}@example.com", "password-123", "Budi Santoso", "+6281234567890"),
-                            idempotency_key=None, body_hash="x").body["registration_id"]
+        rid = regs.register(
+            NewRegistration(f"p{i}@example.com", "password-123", "Budi Santoso", "+6281234567890"),
+            idempotency_key=None,
+            body_hash="x",
+        ).body["registration_id"]
         store.regs[rid].email_verified = True
         return rid
 
     submit = NikSubmissionService(store, FakeCipher(), KEYS, clock)
     breaker = resilience.InMemoryBreakerStore()
-    gate = RegistryGate(breaker, resilience.InMemorySlotStore(), clock,
-                        resilience.BreakerConfig(failure_threshold=3, cooldown_s=30), max_rps=5, max_wait_s=2,
-                        sleep=clock.advance)
+    gate = RegistryGate(
+        breaker,
+        resilience.InMemorySlotStore(),
+        clock,
+        resilience.BreakerConfig(failure_threshold=3, cooldown_s=30),
+        max_rps=5,
+        max_wait_s=2,
+        sleep=clock.advance,
+    )
     return clock, store, person, submit, gate, breaker
 
 
@@ -66,8 +75,9 @@ def test_typo_is_rejected_at_once_naming_the_field(world):
     _, store, person, submit, _, _ = world
     rid = person()
     with pytest.raises(errors.ValidationFailed) as exc:
-        submit.submit(rid, NikSubmission(nik="3201012107900001", full_name="Siti", birth_date=dt.date(1990, 7, 21),
-                                         gender="F"))  # a woman's NIK has day + 40
+        submit.submit(
+            rid, NikSubmission(nik="3201012107900001", full_name="Siti", birth_date=dt.date(1990, 7, 21), gender="F")
+        )  # a woman's NIK has day + 40
     assert {e.field for e in exc.value.errors} & {"nik", "birth_date", "gender"}
     assert store.regs[rid].nik_status == "NONE" and not store.outbox[1:]
     assert NIK not in str(exc.value.extra)
@@ -114,11 +124,14 @@ def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):
     assert sorted(results) == ["ok"] + ["taken"] * 5
 
 
-@pytest.mark.parametrize(("verdict", "status", "reason"), [
-    (RegistryVerdict.MATCH, "VERIFIED", None),
-    (RegistryVerdict.MISMATCH, "REJECTED", "MISMATCH"),
-    (RegistryVerdict.NOT_FOUND, "REJECTED", "NOT_FOUND"),
-])
+@pytest.mark.parametrize(
+    ("verdict", "status", "reason"),
+    [
+        (RegistryVerdict.MATCH, "VERIFIED", None),
+        (RegistryVerdict.MISMATCH, "REJECTED", "MISMATCH"),
+        (RegistryVerdict.NOT_FOUND, "REJECTED", "NOT_FOUND"),
+    ],
+)
 def test_check_records_the_registry_verdict_and_emails_it(world, verdict, status, reason):
     _, store, person, submit, gate, _ = world
     rid = person()

@@ -10,8 +10,9 @@ from prakerja.domain import errors, security
 from prakerja.domain.registration import NewRegistration, RegistrationService
 from tests.fakes import KEYS, FakeClock, InMemoryRegistrationStore
 
-NEW = NewRegistration(email="budi@example.com", password="correct horse", full_name="Budi Santoso",
-                      phone="+6281234567890")
+NEW = NewRegistration(
+    email="budi@example.com", password="correct horse", full_name="Budi Santoso", phone="+6281234567890"
+)
 
 
 @pytest.fixture

@@ -28,8 +28,9 @@ BIRTH = dt.date(1990, 7, 21)
 
 @pytest.fixture
 def standin() -> Iterator[RegistryStandIn]:
-    with RegistryStandIn(load_fixture(default_fixture_path()), port=0, timeout_hold_s=10.0,
-                         rng=random.Random(2020)) as service:
+    with RegistryStandIn(
+        load_fixture(default_fixture_path()), port=0, timeout_hold_s=10.0, rng=random.Random(2020)
+    ) as service:
         yield service
 
 
@@ -43,8 +44,9 @@ class _Scripted(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        self.seen.append({"path": self.path, "headers": dict(self.headers),
-                          "body": json.loads(self.rfile.read(length))})
+        self.seen.append(
+            {"path": self.path, "headers": dict(self.headers), "body": json.loads(self.rfile.read(length))}
+        )
         type(self).script(self)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -178,16 +180,23 @@ def test_connection_refused_is_unavailable() -> None:
     assert info.value.reason == "connection"
 
 
-@pytest.mark.parametrize(("script", "status", "retry_after"), [
-    pytest.param(reply(429, {"error": "slow down"}, {"Retry-After": "7"}), 429, 7.0, id="429-retry-after"),
-    pytest.param(reply(500, "oops"), 500, None, id="500"),
-    pytest.param(reply(502, ""), 502, None, id="502"),
-    pytest.param(reply(503, "", {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), 503, 0.0, id="503-past-date"),
-    pytest.param(reply(400, {"error": "bad"}), 400, None, id="400-our-bug-still-not-a-verdict"),
-    pytest.param(reply(302, "", {"Location": "http://example.invalid/"}), 302, None, id="redirect-not-followed"),
-])
-def test_error_statuses_are_unavailable(scripted: Callable[[Script], tuple[str, list[dict[str, Any]]]],
-                                        script: Script, status: int, retry_after: float | None) -> None:
+@pytest.mark.parametrize(
+    ("script", "status", "retry_after"),
+    [
+        pytest.param(reply(429, {"error": "slow down"}, {"Retry-After": "7"}), 429, 7.0, id="429-retry-after"),
+        pytest.param(reply(500, "oops"), 500, None, id="500"),
+        pytest.param(reply(502, ""), 502, None, id="502"),
+        pytest.param(reply(503, "", {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), 503, 0.0, id="503-past-date"),
+        pytest.param(reply(400, {"error": "bad"}), 400, None, id="400-our-bug-still-not-a-verdict"),
+        pytest.param(reply(302, "", {"Location": "http://example.invalid/"}), 302, None, id="redirect-not-followed"),
+    ],
+)
+def test_error_statuses_are_unavailable(
+    scripted: Callable[[Script], tuple[str, list[dict[str, Any]]]],
+    script: Script,
+    status: int,
+    retry_after: float | None,
+) -> None:
     url, _ = scripted(script)
     with pytest.raises(RegistryUnavailable) as info:
         RegistryClient(url, 1.0).check(NIK, NAME, BIRTH, "M")
@@ -195,12 +204,22 @@ def test_error_statuses_are_unavailable(scripted: Callable[[Script], tuple[str, 
     assert info.value.retry_after_s == retry_after
 
 
-@pytest.mark.parametrize("body", [
-    "not json", "[]", "{}", '{"result": "MAYBE"}', '{"result": null}', '"MATCH"',
-    '{"result": "MISMATCH", "fields": "full_name"}', '{"result": "MISMATCH", "fields": [1]}',
-])
-def test_malformed_answers_are_unavailable(scripted: Callable[[Script], tuple[str, list[dict[str, Any]]]],
-                                           body: str) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        "{}",
+        '{"result": "MAYBE"}',
+        '{"result": null}',
+        '"MATCH"',
+        '{"result": "MISMATCH", "fields": "full_name"}',
+        '{"result": "MISMATCH", "fields": [1]}',
+    ],
+)
+def test_malformed_answers_are_unavailable(
+    scripted: Callable[[Script], tuple[str, list[dict[str, Any]]]], body: str
+) -> None:
     url, _ = scripted(reply(200, body))
     with pytest.raises(RegistryUnavailable) as info:
         RegistryClient(url, 1.0).check(NIK, NAME, BIRTH, "M")
@@ -229,8 +248,9 @@ def test_mismatch_without_fields_is_accepted(scripted: Callable[[Script], tuple[
     assert answer.verdict is RegistryVerdict.MISMATCH and answer.mismatched_fields == ()
 
 
-def test_logs_have_status_and_latency_but_no_personal_data(standin: RegistryStandIn,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_have_status_and_latency_but_no_personal_data(
+    standin: RegistryStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
     client = RegistryClient(standin.url, 0.3)
     with caplog.at_level(logging.DEBUG, logger="prakerja.registry"):
         client.check(NIK, NAME, BIRTH, "M")
@@ -268,10 +288,18 @@ def test_rejects_non_positive_timeout() -> None:
         RegistryClient("http://127.0.0.1:3100", 0)
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    (None, None), ("", None), ("3", 3.0), (" 12 ", 12.0), ("soon", None), ("99999", 3600.0),
-    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("3", 3.0),
+        (" 12 ", 12.0),
+        ("soon", None),
+        ("99999", 3600.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
+)
 def test_parse_retry_after(header: str | None, expected: float | None) -> None:
     assert parse_retry_after(header) == expected
 

@@ -24,8 +24,15 @@ from prakerja.domain.resilience import (
 )
 
 T0 = 1_767_225_600.0
-CFG = BreakerConfig(failure_threshold=5, cooldown_s=30.0, window_s=10.0, min_calls=20, failure_ratio=0.5,
-                    probe_lease_s=20.0, half_open_retry_s=2.0)
+CFG = BreakerConfig(
+    failure_threshold=5,
+    cooldown_s=30.0,
+    window_s=10.0,
+    min_calls=20,
+    failure_ratio=0.5,
+    probe_lease_s=20.0,
+    half_open_retry_s=2.0,
+)
 
 
 def fail_n(state: BreakerState, n: int, now: float = T0) -> BreakerState:
@@ -179,8 +186,7 @@ def test_save_with_a_stale_version_is_refused() -> None:
 
 def test_record_retries_on_conflict_and_counts_every_failure() -> None:
     store = InMemoryBreakerStore()
-    threads = [threading.Thread(target=record, args=(store, T0, False, CFG), kwargs={"attempts": 50})
-               for _ in range(4)]
+    threads = [threading.Thread(target=record, args=(store, T0, False, CFG), kwargs={"attempts": 50}) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

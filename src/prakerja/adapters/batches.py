@@ -42,8 +42,13 @@ def seat_key(batch_id: str, shard: int) -> Item:
 
 def batch_from_item(item: Item) -> Batch:
     v = from_item(item)
-    return Batch(batch_id=str(v["batch_id"]), name=str(v["name"]), seats_total=int(v["seats_total"]),
-                 shards=int(v["shards"]), created_at=int(v.get("created_at", 0)))
+    return Batch(
+        batch_id=str(v["batch_id"]),
+        name=str(v["name"]),
+        seats_total=int(v["seats_total"]),
+        shards=int(v["shards"]),
+        created_at=int(v.get("created_at", 0)),
+    )
 
 
 class DynamoBatchStore(DynamoTable):
@@ -71,7 +76,8 @@ class DynamoBatchStore(DynamoTable):
     def list_batches(self) -> list[BatchState]:
         batches: list[Batch] = []
         kwargs: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": "pk = :p",
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
             "ExpressionAttributeValues": {":p": {"S": CATALOGUE_PK}},
         }
         while True:
@@ -102,8 +108,9 @@ class DynamoBatchStore(DynamoTable):
         """BatchGetItem in chunks of 100, retrying UnprocessedKeys with backoff; by pk."""
         found: dict[str, Item] = {}
         for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
-            request: dict[str, Any] = {self._table: {"Keys": keys[start:start + BATCH_GET_MAX_KEYS],
-                                                     "ConsistentRead": consistent}}
+            request: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + BATCH_GET_MAX_KEYS], "ConsistentRead": consistent}
+            }
             for attempt in range(BATCH_GET_ROUNDS):
                 resp = self._client.batch_get_item(RequestItems=request)
                 for item in resp.get("Responses", {}).get(self._table, []):
@@ -111,26 +118,46 @@ class DynamoBatchStore(DynamoTable):
                 request = resp.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                time.sleep(min(0.5, 0.01 * 2 ** attempt))
+                time.sleep(min(0.5, 0.01 * 2**attempt))
             else:
                 raise errors.ServiceUnavailable("The seat counts could not be read; please retry.")
         return found
 
     # -- writes -----------------------------------------------------------------------------------
     def create_batch(self, batch: Batch, allot: list[int]) -> bool:
-        items: list[dict[str, Any]] = [{"Put": {
-            "TableName": self._table,
-            "Item": {**catalogue_key(batch.batch_id), **to_item({
-                "batch_id": batch.batch_id, "name": batch.name, "seats_total": batch.seats_total,
-                "shards": batch.shards, "created_at": batch.created_at,
-            })},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }}]
-        items.extend({"Put": {
-            "TableName": self._table,
-            "Item": {**seat_key(batch.batch_id, k), **to_item({"batch_id": batch.batch_id, "allot": n, "taken": 0})},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }} for k, n in enumerate(allot))
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **catalogue_key(batch.batch_id),
+                        **to_item(
+                            {
+                                "batch_id": batch.batch_id,
+                                "name": batch.name,
+                                "seats_total": batch.seats_total,
+                                "shards": batch.shards,
+                                "created_at": batch.created_at,
+                            }
+                        ),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        items.extend(
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **seat_key(batch.batch_id, k),
+                        **to_item({"batch_id": batch.batch_id, "allot": n, "taken": 0}),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for k, n in enumerate(allot)
+        )
         codes = self._transact(items)
         if codes is None:
             return True
@@ -139,22 +166,31 @@ class DynamoBatchStore(DynamoTable):
         raise TransientConflict()
 
     def take_seat(self, registration_id: str, batch_id: str, shard: int, joined_at: int) -> SeatOutcome:
-        codes = self._transact([
-            {"Update": {
-                "TableName": self._table, "Key": seat_key(batch_id, shard),
-                "UpdateExpression": "SET taken = taken + :one",
-                "ConditionExpression": "taken < allot",
-                "ExpressionAttributeValues": to_item({":one": 1}),
-            }},
-            {"Update": {
-                "TableName": self._table, "Key": reg_key(registration_id),
-                "UpdateExpression": "SET batch_id = :b, joined_at = :now",
-                "ConditionExpression": "attribute_not_exists(batch_id) AND nik_status = :verified "
-                                       "AND photo_status = :accepted",
-                "ExpressionAttributeValues": to_item({":b": batch_id, ":now": joined_at,
-                                                      ":verified": "VERIFIED", ":accepted": "ACCEPTED"}),
-            }},
-        ])
+        codes = self._transact(
+            [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": seat_key(batch_id, shard),
+                        "UpdateExpression": "SET taken = taken + :one",
+                        "ConditionExpression": "taken < allot",
+                        "ExpressionAttributeValues": to_item({":one": 1}),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": reg_key(registration_id),
+                        "UpdateExpression": "SET batch_id = :b, joined_at = :now",
+                        "ConditionExpression": "attribute_not_exists(batch_id) AND nik_status = :verified "
+                        "AND photo_status = :accepted",
+                        "ExpressionAttributeValues": to_item(
+                            {":b": batch_id, ":now": joined_at, ":verified": "VERIFIED", ":accepted": "ACCEPTED"}
+                        ),
+                    }
+                },
+            ]
+        )
         if codes is None:
             return SeatOutcome.JOINED
         if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":

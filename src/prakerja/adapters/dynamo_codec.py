@@ -26,7 +26,7 @@ def ser(value: Any) -> AttrValue:
 
 
 def de(attr: Mapping[str, Any]) -> Any:
-    (kind, raw), = attr.items()
+    ((kind, raw),) = attr.items()
     if kind == "S":
         return raw
     if kind == "N":

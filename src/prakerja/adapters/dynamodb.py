@@ -51,13 +51,15 @@ def registration_from_item(item: Item) -> Registration:
 
 
 def outbox_put(table: str, job: OutboxJob, now: int) -> dict[str, Any]:
-    item = to_item({
-        "kind": job.kind,
-        "registration_id": job.registration_id,
-        "payload": job.payload,
-        "created_at": now,
-        "expires_at": now + OUTBOX_TTL_S,
-    })
+    item = to_item(
+        {
+            "kind": job.kind,
+            "registration_id": job.registration_id,
+            "payload": job.payload,
+            "created_at": now,
+            "expires_at": now + OUTBOX_TTL_S,
+        }
+    )
     item.update(key(f"OUTBOX#{uuid.uuid4().hex}", "OUTBOX"))
     return {"Put": {"TableName": table, "Item": item}}
 
@@ -76,11 +78,20 @@ class DynamoTable:
         resp = self._client.get_item(TableName=self._table, Key=item_key, ConsistentRead=consistent)
         return resp.get("Item")
 
-    def _update_if(self, item_key: Item, update: str, condition: str, values: dict[str, Any],
-                   names: dict[str, str] | None = None, return_new: bool = False) -> Item | bool | None:
+    def _update_if(
+        self,
+        item_key: Item,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+        return_new: bool = False,
+    ) -> Item | bool | None:
         """UpdateItem with a condition; False when the condition fails."""
         kwargs: dict[str, Any] = {
-            "TableName": self._table, "Key": item_key, "UpdateExpression": update,
+            "TableName": self._table,
+            "Key": item_key,
+            "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": {k: ser(v) for k, v in values.items()},
         }
@@ -112,29 +123,48 @@ class DynamoTable:
 class DynamoRegistrationStore(DynamoTable):
     """Implements prakerja.domain.ports.RegistrationStore."""
 
-    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None,
-               expires_at: int) -> None:
+    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
         items: list[dict[str, Any]] = [
-            {"Put": {"TableName": self._table, "Item": registration_to_item(reg),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Put": {"TableName": self._table,
-                     "Item": {**email_key(reg.email), **to_item({"registration_id": reg.registration_id,
-                                                                  "created_at": reg.created_at})},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": registration_to_item(reg),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **email_key(reg.email),
+                        **to_item({"registration_id": reg.registration_id, "created_at": reg.created_at}),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
             outbox_put(self._table, job, reg.created_at),
         ]
         if idempotency is not None:
-            items.append({"Put": {
-                "TableName": self._table,
-                "Item": {**idem_key(idempotency.key_hash), **to_item({
-                    "body_hash": idempotency.body_hash,
-                    "response": json.dumps(idempotency.response),
-                    "status_code": idempotency.status_code,
-                    "expires_at": expires_at,
-                })},
-                "ConditionExpression": "attribute_not_exists(pk)",
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            **idem_key(idempotency.key_hash),
+                            **to_item(
+                                {
+                                    "body_hash": idempotency.body_hash,
+                                    "response": json.dumps(idempotency.response),
+                                    "status_code": idempotency.status_code,
+                                    "expires_at": expires_at,
+                                }
+                            ),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
         codes = self._transact(items)
         if codes is None:
             return
@@ -159,32 +189,56 @@ class DynamoRegistrationStore(DynamoTable):
 
     def record_code_failure(self, registration_id: str, nonce: str, max_attempts: int) -> int | None:
         result = self._update_if(
-            reg_key(registration_id), "ADD code_attempts :one",
+            reg_key(registration_id),
+            "ADD code_attempts :one",
             "code_nonce = :n AND code_attempts < :max AND email_verified = :f",
-            {":one": 1, ":n": nonce, ":max": max_attempts, ":f": False}, return_new=True,
+            {":one": 1, ":n": nonce, ":max": max_attempts, ":f": False},
+            return_new=True,
         )
         if not isinstance(result, dict):
             return None
         return int(result["code_attempts"]["N"])
 
     def mark_email_verified(self, registration_id: str, nonce: str) -> bool:
-        return bool(self._update_if(
-            reg_key(registration_id), "SET email_verified = :t",
-            "code_nonce = :n AND email_verified = :f", {":t": True, ":n": nonce, ":f": False},
-        ))
+        return bool(
+            self._update_if(
+                reg_key(registration_id),
+                "SET email_verified = :t",
+                "code_nonce = :n AND email_verified = :f",
+                {":t": True, ":n": nonce, ":f": False},
+            )
+        )
 
-    def replace_code(self, registration_id: str, old_nonce: str, new_nonce: str, sent_at: int,
-                     resend_day: str, resend_count: int, job: OutboxJob) -> bool:
-        update = {"Update": {
-            "TableName": self._table, "Key": reg_key(registration_id),
-            "UpdateExpression": "SET code_nonce = :new, code_sent_at = :at, code_attempts = :zero, "
-                                "resend_day = :day, resend_count = :count",
-            "ConditionExpression": "code_nonce = :old AND email_verified = :f",
-            "ExpressionAttributeValues": to_item({
-                ":new": new_nonce, ":at": sent_at, ":zero": 0, ":day": resend_day,
-                ":count": resend_count, ":old": old_nonce, ":f": False,
-            }),
-        }}
+    def replace_code(
+        self,
+        registration_id: str,
+        old_nonce: str,
+        new_nonce: str,
+        sent_at: int,
+        resend_day: str,
+        resend_count: int,
+        job: OutboxJob,
+    ) -> bool:
+        update = {
+            "Update": {
+                "TableName": self._table,
+                "Key": reg_key(registration_id),
+                "UpdateExpression": "SET code_nonce = :new, code_sent_at = :at, code_attempts = :zero, "
+                "resend_day = :day, resend_count = :count",
+                "ConditionExpression": "code_nonce = :old AND email_verified = :f",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":new": new_nonce,
+                        ":at": sent_at,
+                        ":zero": 0,
+                        ":day": resend_day,
+                        ":count": resend_count,
+                        ":old": old_nonce,
+                        ":f": False,
+                    }
+                ),
+            }
+        }
         try:
             return self._transact([update, outbox_put(self._table, job, sent_at)]) is None
         except TransientConflict:
@@ -212,14 +266,19 @@ class DynamoRegistrationStore(DynamoTable):
 
     def record_login_failure(self, throttle_key: str, now: int, window_s: int) -> None:
         counted = self._update_if(
-            login_key(throttle_key), "ADD failures :one", "window_start > :cutoff",
+            login_key(throttle_key),
+            "ADD failures :one",
+            "window_start > :cutoff",
             {":one": 1, ":cutoff": now - window_s},
         )
         if not counted:
-            self._client.put_item(TableName=self._table, Item={
-                **login_key(throttle_key),
-                **to_item({"failures": 1, "window_start": now, "expires_at": now + window_s}),
-            })
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **login_key(throttle_key),
+                    **to_item({"failures": 1, "window_start": now, "expires_at": now + window_s}),
+                },
+            )
 
     def reset_login_failures(self, throttle_key: str) -> None:
         self._client.delete_item(TableName=self._table, Key=login_key(throttle_key))
@@ -255,17 +314,26 @@ class DynamoFunnelStore(DynamoTable):
             names = {f"#s{i}": step for i, step in enumerate(totals)}
             values = {f":v{i}": n for i, n in enumerate(totals.values())}
             items: list[dict[str, Any]] = [
-                {"Put": {"TableName": self._table,
-                         "Item": {**key(f"SEEN#{event_id}", "SEEN"), **to_item({"expires_at": now + SEEN_TTL_S})},
-                         "ConditionExpression": "attribute_not_exists(pk)"}}
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {**key(f"SEEN#{event_id}", "SEEN"), **to_item({"expires_at": now + SEEN_TTL_S})},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
                 for event_id, _ in chunk
             ]
-            items.append({"Update": {
-                "TableName": self._table, "Key": key("FUNNEL", f"SHARD#{shard:02d}"),
-                "UpdateExpression": "ADD " + ", ".join(f"#s{i} :v{i}" for i in range(len(totals))),
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_item(values),
-            }})
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": key("FUNNEL", f"SHARD#{shard:02d}"),
+                        "UpdateExpression": "ADD " + ", ".join(f"#s{i} :v{i}" for i in range(len(totals))),
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values),
+                    }
+                }
+            )
             codes = self._transact(items)
             if codes is None:
                 return
@@ -277,8 +345,10 @@ class DynamoFunnelStore(DynamoTable):
     def totals(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         kwargs: dict[str, Any] = {
-            "TableName": self._table, "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": "FUNNEL"}}, "ConsistentRead": True,
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "FUNNEL"}},
+            "ConsistentRead": True,
         }
         while True:
             resp = self._client.query(**kwargs)
@@ -301,28 +371,44 @@ class DynamoNikStore(DynamoRegistrationStore):
     def submit_nik(self, registration_id: str, expected_seq: int, pending: Any, job: OutboxJob) -> None:
         now = int(time.time())
         items: list[dict[str, Any]] = [
-            {"Update": {
-                "TableName": self._table, "Key": reg_key(registration_id),
-                "UpdateExpression": (
-                    "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
-                    "nik_request_hash = :rh, nik_seq = :seq, nik_day = :day, nik_day_count = :dc "
-                    "REMOVE nik_reason"
-                ),
-                "ConditionExpression": ("attribute_exists(pk) AND "
-                                        "(attribute_not_exists(nik_seq) OR nik_seq = :expected)"),
-                "ExpressionAttributeValues": to_item({
-                    ":pending": "PENDING", ":fp": pending.fingerprint, ":masked": pending.masked,
-                    ":ct": pending.ciphertext, ":rh": pending.request_hash, ":seq": pending.seq,
-                    ":day": pending.day, ":dc": pending.day_count, ":expected": expected_seq,
-                }),
-            }},
-            {"Put": {
-                "TableName": self._table,
-                "Item": {**nik_claim_key(pending.fingerprint),
-                         **to_item({"registration_id": registration_id, "claimed_at": now})},
-                "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
-                "ExpressionAttributeValues": {":me": {"S": registration_id}},
-            }},
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": reg_key(registration_id),
+                    "UpdateExpression": (
+                        "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
+                        "nik_request_hash = :rh, nik_seq = :seq, nik_day = :day, nik_day_count = :dc "
+                        "REMOVE nik_reason"
+                    ),
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND (attribute_not_exists(nik_seq) OR nik_seq = :expected)"
+                    ),
+                    "ExpressionAttributeValues": to_item(
+                        {
+                            ":pending": "PENDING",
+                            ":fp": pending.fingerprint,
+                            ":masked": pending.masked,
+                            ":ct": pending.ciphertext,
+                            ":rh": pending.request_hash,
+                            ":seq": pending.seq,
+                            ":day": pending.day,
+                            ":dc": pending.day_count,
+                            ":expected": expected_seq,
+                        }
+                    ),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        **nik_claim_key(pending.fingerprint),
+                        **to_item({"registration_id": registration_id, "claimed_at": now}),
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
+                    "ExpressionAttributeValues": {":me": {"S": registration_id}},
+                }
+            },
             outbox_put(self._table, job, now),
         ]
         codes = self._transact(items)
@@ -332,8 +418,15 @@ class DynamoNikStore(DynamoRegistrationStore):
             raise errors.NikTaken("This NIK is already registered to another account.")
         raise TransientConflict()
 
-    def record_nik_result(self, registration_id: str, seq: int, status: str, reason: str | None,
-                          release_fingerprint: str | None, job: OutboxJob) -> bool:
+    def record_nik_result(
+        self,
+        registration_id: str,
+        seq: int,
+        status: str,
+        reason: str | None,
+        release_fingerprint: str | None,
+        job: OutboxJob,
+    ) -> bool:
         now = int(time.time())
         values: dict[str, Any] = {":status": status, ":seq": seq, ":pending": "PENDING", ":at": now}
         update = "SET nik_status = :status, nik_checked_at = :at"
@@ -341,40 +434,57 @@ class DynamoNikStore(DynamoRegistrationStore):
             update += ", nik_reason = :reason"
             values[":reason"] = reason
         update += " REMOVE nik_ct" + ("" if reason else ", nik_reason")
-        items: list[dict[str, Any]] = [{"Update": {
-            "TableName": self._table, "Key": reg_key(registration_id), "UpdateExpression": update,
-            "ConditionExpression": "nik_seq = :seq AND nik_status = :pending",
-            "ExpressionAttributeValues": to_item(values),
-        }}]
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": reg_key(registration_id),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "nik_seq = :seq AND nik_status = :pending",
+                    "ExpressionAttributeValues": to_item(values),
+                }
+            }
+        ]
         if release_fingerprint:
-            items.append({"Delete": {
-                "TableName": self._table, "Key": nik_claim_key(release_fingerprint),
-                "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
-                "ExpressionAttributeValues": {":me": {"S": registration_id}},
-            }})
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": nik_claim_key(release_fingerprint),
+                        "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me",
+                        "ExpressionAttributeValues": {":me": {"S": registration_id}},
+                    }
+                }
+            )
         items.append(outbox_put(self._table, job, now))
         codes = self._transact(items)
         return codes is None
 
     def mark_nik_delayed(self, registration_id: str, seq: int) -> None:
-        self._update_if(reg_key(registration_id), "SET nik_reason = :u",
-                        "nik_seq = :seq AND nik_status = :pending",
-                        {":u": "UNAVAILABLE", ":seq": seq, ":pending": "PENDING"})
+        self._update_if(
+            reg_key(registration_id),
+            "SET nik_reason = :u",
+            "nik_seq = :seq AND nik_status = :pending",
+            {":u": "UNAVAILABLE", ":seq": seq, ":pending": "PENDING"},
+        )
 
 
 class DynamoPhotoStore(DynamoRegistrationStore):
     """Implements prakerja.domain.photo_service.PhotoStore."""
 
     def set_upload_key(self, registration_id: str, key_: str) -> bool:
-        return bool(self._update_if(reg_key(registration_id), "SET photo_upload_key = :k",
-                                    "attribute_exists(pk)", {":k": key_}))
+        return bool(
+            self._update_if(reg_key(registration_id), "SET photo_upload_key = :k", "attribute_exists(pk)", {":k": key_})
+        )
 
     def record_photo(self, registration_id: str, key_: str, status: str, reason: str | None) -> bool:
         now = int(time.time())
         values: dict[str, Any] = {":s": status, ":k": key_, ":at": now}
         if status == "ACCEPTED":
-            update = ("SET photo_status = :s, photo_key = :k, photo_checked_at = :at, "
-                      "photo_accepted_at = if_not_exists(photo_accepted_at, :at) REMOVE photo_reason")
+            update = (
+                "SET photo_status = :s, photo_key = :k, photo_checked_at = :at, "
+                "photo_accepted_at = if_not_exists(photo_accepted_at, :at) REMOVE photo_reason"
+            )
         else:
             update = "SET photo_status = :s, photo_reason = :r, photo_checked_at = :at"
             values[":r"] = reason or "not-an-image"
@@ -396,9 +506,12 @@ class DynamoBreakerStore(DynamoTable):
         return BreakerState(
             mode=BreakerMode(v.get("mode", "CLOSED")),
             consecutive_failures=int(v.get("consecutive_failures", 0)),
-            window_start=v.get("window_start"), window_calls=int(v.get("window_calls", 0)),
-            window_failures=int(v.get("window_failures", 0)), opened_at=v.get("opened_at"),
-            probe_started_at=v.get("probe_started_at"), version=int(v.get("version", 0)),
+            window_start=v.get("window_start"),
+            window_calls=int(v.get("window_calls", 0)),
+            window_failures=int(v.get("window_failures", 0)),
+            opened_at=v.get("opened_at"),
+            probe_started_at=v.get("probe_started_at"),
+            version=int(v.get("version", 0)),
         )
 
     def save(self, new: BreakerState, expected_version: int) -> bool:
@@ -406,7 +519,8 @@ class DynamoBreakerStore(DynamoTable):
         values["mode"] = str(new.mode)
         try:
             self._client.put_item(
-                TableName=self._table, Item={**self._key, **to_item(values)},
+                TableName=self._table,
+                Item={**self._key, **to_item(values)},
                 ConditionExpression="attribute_not_exists(pk) OR version = :v",
                 ExpressionAttributeValues={":v": ser(expected_version)},
             )
@@ -429,14 +543,22 @@ class DynamoSlotStore(DynamoTable):
         values = {":one": 1, ":exp": second + 3600, ":cap": cap, ":min": min_index}
         for _ in range(3):
             # Usually: the next slot, if it has not started yet.
-            taken = self._update_if(slot_key, "ADD calls :one SET expires_at = :exp",
-                                    "calls >= :min AND calls < :cap", values, return_new=True)
+            taken = self._update_if(
+                slot_key,
+                "ADD calls :one SET expires_at = :exp",
+                "calls >= :min AND calls < :cap",
+                values,
+                return_new=True,
+            )
             if isinstance(taken, dict):
                 return int(taken["calls"]["N"]) - 1
             # The counter is behind the clock (or new): jump it to the first slot still ahead.
-            jumped = self._update_if(slot_key, "SET calls = :next, expires_at = :exp",
-                                     "attribute_not_exists(calls) OR calls < :min",
-                                     {":next": min_index + 1, ":exp": second + 3600, ":min": min_index})
+            jumped = self._update_if(
+                slot_key,
+                "SET calls = :next, expires_at = :exp",
+                "attribute_not_exists(calls) OR calls < :min",
+                {":next": min_index + 1, ":exp": second + 3600, ":min": min_index},
+            )
             if jumped:
                 return min_index
             current = self._get(slot_key)  # both refused: full, unless another caller raced us

@@ -13,11 +13,15 @@ class KmsNikCipher:
         self._key_id = key_id
 
     def encrypt(self, plaintext: str, registration_id: str) -> str:
-        resp = self._client.encrypt(KeyId=self._key_id, Plaintext=plaintext.encode("utf-8"),
-                                    EncryptionContext={"registration_id": registration_id})
+        resp = self._client.encrypt(
+            KeyId=self._key_id,
+            Plaintext=plaintext.encode("utf-8"),
+            EncryptionContext={"registration_id": registration_id},
+        )
         return base64.b64encode(resp["CiphertextBlob"]).decode("ascii")
 
     def decrypt(self, ciphertext: str, registration_id: str) -> str:
-        resp = self._client.decrypt(CiphertextBlob=base64.b64decode(ciphertext),
-                                    EncryptionContext={"registration_id": registration_id})
+        resp = self._client.decrypt(
+            CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext={"registration_id": registration_id}
+        )
         return bytes(resp["Plaintext"]).decode("utf-8")

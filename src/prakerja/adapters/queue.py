@@ -14,9 +14,8 @@ class SqsQueue:
         """Send bodies (chunks of 10); returns the indexes that failed."""
         failed: list[int] = []
         for start in range(0, len(bodies), 10):
-            chunk = bodies[start:start + 10]
-            entries = [{"Id": str(start + i), "MessageBody": b, "DelaySeconds": delay_s}
-                       for i, b in enumerate(chunk)]
+            chunk = bodies[start : start + 10]
+            entries = [{"Id": str(start + i), "MessageBody": b, "DelaySeconds": delay_s} for i, b in enumerate(chunk)]
             resp = self._client.send_message_batch(QueueUrl=self.url, Entries=entries)
             failed.extend(int(f["Id"]) for f in resp.get("Failed", []))
         return failed

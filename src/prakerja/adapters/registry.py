@@ -94,8 +94,9 @@ class RegistryClient:
         return self.verify(nik, full_name, birth_date, gender).verdict
 
     def verify(self, nik: str, full_name: str, birth_date: dt.date, gender: str) -> RegistryAnswer:
-        body = json.dumps({"nik": nik, "full_name": full_name, "birth_date": birth_date.isoformat(),
-                           "gender": gender}).encode("utf-8")
+        body = json.dumps(
+            {"nik": nik, "full_name": full_name, "birth_date": birth_date.isoformat(), "gender": gender}
+        ).encode("utf-8")
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
             headers["X-Api-Key"] = self._api_key
@@ -153,5 +154,9 @@ class RegistryClient:
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         if level is None:
             level = logging.INFO if outcome in ("MATCH", "MISMATCH", "NOT_FOUND") else logging.WARNING
-        log.log(level, "registry call %s", outcome,
-                extra={"registry_outcome": outcome, "registry_status": status, "latency_ms": latency_ms})
+        log.log(
+            level,
+            "registry call %s",
+            outcome,
+            extra={"registry_outcome": outcome, "registry_status": status, "latency_ms": latency_ms},
+        )

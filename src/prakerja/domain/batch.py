@@ -117,8 +117,12 @@ class BatchState:
         return sum(s.seats_left for s in self.shards)
 
     def view(self) -> dict[str, Any]:
-        return {"batch_id": self.batch.batch_id, "name": self.batch.name,
-                "seats_total": self.batch.seats_total, "seats_left": self.seats_left}
+        return {
+            "batch_id": self.batch.batch_id,
+            "name": self.batch.name,
+            "seats_total": self.batch.seats_total,
+            "seats_left": self.seats_left,
+        }
 
 
 class SeatOutcome(enum.Enum):
@@ -166,9 +170,15 @@ def missing_steps(reg: Registration) -> list[str]:
 
 
 class BatchService:
-    def __init__(self, store: BatchStore, clock: Clock, *, rng: random.Random | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 max_conflict_retries: int = MAX_CONFLICT_RETRIES) -> None:
+    def __init__(
+        self,
+        store: BatchStore,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_conflict_retries: int = MAX_CONFLICT_RETRIES,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._rng = rng or random.SystemRandom()
@@ -229,8 +239,9 @@ class BatchService:
         if reg.batch_id == batch_id:
             return JoinResult(batch_id, joined=False)
         if reg.batch_id:
-            raise errors.AlreadyJoined("This registration already joined another batch.",
-                                       extra={"batch_id": reg.batch_id})
+            raise errors.AlreadyJoined(
+                "This registration already joined another batch.", extra={"batch_id": reg.batch_id}
+            )
         missing = missing_steps(reg)
         if missing:
             raise errors.NotEligible("Missing: " + " and ".join(missing) + ".")

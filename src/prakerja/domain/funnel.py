@@ -42,7 +42,11 @@ def funnel_table(counts: Mapping[str, int]) -> list[dict[str, Any]]:
     """Rows of (step, count, share of registrations), like the 2020 press release."""
     base = counts.get("registered", 0)
     return [
-        {"step": step, "label": LABELS[step], "count": int(counts.get(step, 0)),
-         "share": round(counts.get(step, 0) / base, 4) if base else 0.0}
+        {
+            "step": step,
+            "label": LABELS[step],
+            "count": int(counts.get(step, 0)),
+            "share": round(counts.get(step, 0) / base, 4) if base else 0.0,
+        }
         for step in STEPS
     ]

@@ -47,13 +47,20 @@ def render(reg: Registration, template: str, payload: Mapping[str, Any], code_ke
     if template == "nik_result":
         verdict = str(payload.get("nik_status", ""))
         if verdict == "VERIFIED":
-            body = ("NIK Anda telah terverifikasi. Langkah berikutnya: unggah foto dan pilih gelombang.\n"
-                    "Your NIK is verified. Next: upload your photo and join a batch.\n")
+            body = (
+                "NIK Anda telah terverifikasi. Langkah berikutnya: unggah foto dan pilih gelombang.\n"
+                "Your NIK is verified. Next: upload your photo and join a batch.\n"
+            )
         else:
             reason = _NIK_REASONS.get(str(payload.get("nik_reason", "")), "")
-            body = (f"NIK Anda belum dapat diverifikasi. {reason}.\n"
-                    "Periksa kembali NIK, nama, tanggal lahir dan jenis kelamin, lalu kirim ulang.\n"
-                    "Please check your NIK, name, birth date and gender, then submit again.\n")
-        return Email(to=reg.email, subject="Hasil verifikasi NIK / NIK verification result",
-                     text=f"Halo {reg.full_name},\n\n{body}")
+            body = (
+                f"NIK Anda belum dapat diverifikasi. {reason}.\n"
+                "Periksa kembali NIK, nama, tanggal lahir dan jenis kelamin, lalu kirim ulang.\n"
+                "Please check your NIK, name, birth date and gender, then submit again.\n"
+            )
+        return Email(
+            to=reg.email,
+            subject="Hasil verifikasi NIK / NIK verification result",
+            text=f"Halo {reg.full_name},\n\n{body}",
+        )
     return None

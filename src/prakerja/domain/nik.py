@@ -140,12 +140,16 @@ def _birth_digits_error(nik: str, birth_date: dt.date, gender: str) -> FieldErro
     expected = expected_birth_digits(birth_date, gender)
     if actual == expected:
         return None
-    message = (f"digits 7-12 ({actual}) do not match birth date {birth_date.isoformat()} "
-               f"for gender {gender}: expected {expected}")
+    message = (
+        f"digits 7-12 ({actual}) do not match birth date {birth_date.isoformat()} "
+        f"for gender {gender}: expected {expected}"
+    )
     other = "M" if gender == "F" else "F"
     if actual == expected_birth_digits(birth_date, other):
-        message += (f" (these digits are the form for gender {other}: 40 is added to the day "
-                    "of birth for women only; check the gender)")
+        message += (
+            f" (these digits are the form for gender {other}: 40 is added to the day "
+            "of birth for women only; check the gender)"
+        )
     return FieldError("nik", message)
 
 
@@ -177,9 +181,12 @@ def check_nik_structure(
     if province is None:
         nik_problems.append(FieldError("nik", f"digits 1-2 ({nik[0:2]}) are not an Indonesian province code"))
     elif province.regencies and nik[2:4] not in province.regencies:
-        nik_problems.append(FieldError(
-            "nik", f"digits 3-4 ({nik[2:4]}) are not a regency/city code of province {province.code} "
-                   f"({province.name})"))
+        nik_problems.append(
+            FieldError(
+                "nik",
+                f"digits 3-4 ({nik[2:4]}) are not a regency/city code of province {province.code} ({province.name})",
+            )
+        )
     if gender_ok and not date_problems:
         mismatch = _birth_digits_error(nik, birth_date, gender)
         if mismatch is not None:

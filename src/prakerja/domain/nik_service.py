@@ -64,8 +64,15 @@ class NikStore(Protocol):
         fingerprint to it, insert the job. Raises NikTaken, or TransientConflict when the
         registration changed meanwhile."""
 
-    def record_nik_result(self, registration_id: str, seq: int, status: str, reason: str | None,
-                          release_fingerprint: str | None, job: OutboxJob) -> bool:
+    def record_nik_result(
+        self,
+        registration_id: str,
+        seq: int,
+        status: str,
+        reason: str | None,
+        release_fingerprint: str | None,
+        job: OutboxJob,
+    ) -> bool:
         """Atomically store the verdict (if the check `seq` is still pending), release the NIK
         binding on rejection and queue the result email. False when stale."""
 
@@ -121,10 +128,12 @@ class NikSubmissionService:
         today = utc_day(now)
         count = reg.nik_day_count if reg.nik_day == today else 0
         if count >= NIK_SUBMISSIONS_PER_DAY:
-            raise errors.TooManyAttempts("At most 5 NIK submissions a day: try again tomorrow.",
-                                         retry_after_s=seconds_to_next_utc_day(now))
-        details = json.dumps({"nik": sub.nik, "full_name": sub.full_name,
-                              "birth_date": sub.birth_date.isoformat(), "gender": sub.gender})
+            raise errors.TooManyAttempts(
+                "At most 5 NIK submissions a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
+            )
+        details = json.dumps(
+            {"nik": sub.nik, "full_name": sub.full_name, "birth_date": sub.birth_date.isoformat(), "gender": sub.gender}
+        )
         pending = PendingNik(
             fingerprint=security.fingerprint(self._keys.nik, sub.nik),
             masked=mask_nik(sub.nik),
@@ -134,8 +143,9 @@ class NikSubmissionService:
             day=today,
             day_count=count + 1,
         )
-        self._store.submit_nik(reg.registration_id, reg.nik_seq, pending,
-                               nik_check_job(reg.registration_id, pending.seq))
+        self._store.submit_nik(
+            reg.registration_id, reg.nik_seq, pending, nik_check_job(reg.registration_id, pending.seq)
+        )
 
 
 # -- the worker side -----------------------------------------------------------------------------
@@ -190,8 +200,9 @@ class NikCheckService:
         details = json.loads(self._cipher.decrypt(reg.nik_ct, registration_id))
         self._gate.admit()
         try:
-            verdict = self._registry.check(details["nik"], details["full_name"],
-                                           dt.date.fromisoformat(details["birth_date"]), details["gender"])
+            verdict = self._registry.check(
+                details["nik"], details["full_name"], dt.date.fromisoformat(details["birth_date"]), details["gender"]
+            )
         except RegistryUnavailable as exc:
             self._gate.failed()
             if reg.nik_reason != "UNAVAILABLE":
@@ -199,19 +210,30 @@ class NikCheckService:
             raise Transient(exc.retry_after_s) from exc
         self._gate.succeeded()
         status, reason = VERDICTS[verdict]
-        job = OutboxJob(kind="EMAIL", registration_id=registration_id,
-                        payload={"template": "nik_result", "nik_status": status, "nik_reason": reason})
+        job = OutboxJob(
+            kind="EMAIL",
+            registration_id=registration_id,
+            payload={"template": "nik_result", "nik_status": status, "nik_reason": reason},
+        )
         stored = self._store.record_nik_result(
-            registration_id, seq, status, reason, reg.nik_fp if status == "REJECTED" else None, job)
+            registration_id, seq, status, reason, reg.nik_fp if status == "REJECTED" else None, job
+        )
         return status if stored else "STALE"
 
 
 class RegistryGate:
     """Gate over the shared circuit breaker and the paced per-second call cap (domain.resilience)."""
 
-    def __init__(self, breaker: resilience.BreakerStore, slots: resilience.SlotStore, clock: Clock,
-                 config: resilience.BreakerConfig, max_rps: int, max_wait_s: float = 2.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        breaker: resilience.BreakerStore,
+        slots: resilience.SlotStore,
+        clock: Clock,
+        config: resilience.BreakerConfig,
+        max_rps: int,
+        max_wait_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._breaker = breaker
         self._slots = slots
         self._clock = clock

@@ -30,12 +30,15 @@ class RelayPlan:
 
 
 def outbox_message(new: Mapping[str, Any]) -> str:
-    return json.dumps({
-        "outbox_id": str(new["pk"]).removeprefix("OUTBOX#"),
-        "kind": new["kind"],
-        "registration_id": new["registration_id"],
-        "payload": new.get("payload") or {},
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "outbox_id": str(new["pk"]).removeprefix("OUTBOX#"),
+            "kind": new["kind"],
+            "registration_id": new["registration_id"],
+            "payload": new.get("payload") or {},
+        },
+        separators=(",", ":"),
+    )
 
 
 def plan(changes: Sequence[Change]) -> RelayPlan:

@@ -63,8 +63,12 @@ class PhotoService:
         if not self._store.set_upload_key(registration_id, key):
             raise errors.NotFound("No registration with this id.")
         post = self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
-        return {"url": post.url, "fields": dict(post.fields), "expires_in": int(post.expires_in),
-                "max_bytes": int(post.max_bytes)}
+        return {
+            "url": post.url,
+            "fields": dict(post.fields),
+            "expires_in": int(post.expires_in),
+            "max_bytes": int(post.max_bytes),
+        }
 
     def inspect(self, key: str) -> InspectionOutcome:
         parsed = parse_photo_key(key)

@@ -42,9 +42,7 @@ class TransientConflict(Exception):
 
 
 class RegistrationStore(Protocol):
-    def create(
-        self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int
-    ) -> None:
+    def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
         """Atomically store the registration, claim its email, store the idempotency record
         and the outbox job. Raises EmailTaken, IdempotencyHit or TransientConflict."""
 
@@ -59,8 +57,14 @@ class RegistrationStore(Protocol):
     def mark_email_verified(self, registration_id: str, nonce: str) -> bool: ...
 
     def replace_code(
-        self, registration_id: str, old_nonce: str, new_nonce: str, sent_at: int,
-        resend_day: str, resend_count: int, job: OutboxJob,
+        self,
+        registration_id: str,
+        old_nonce: str,
+        new_nonce: str,
+        sent_at: int,
+        resend_day: str,
+        resend_count: int,
+        job: OutboxJob,
     ) -> bool: ...
 
     def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]: ...

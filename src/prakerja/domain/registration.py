@@ -61,13 +61,11 @@ class Session:
 
 
 def verify_code_email_job(registration_id: str, nonce: str) -> OutboxJob:
-    return OutboxJob(kind="EMAIL", registration_id=registration_id,
-                     payload={"template": "verify_code", "nonce": nonce})
+    return OutboxJob(kind="EMAIL", registration_id=registration_id, payload={"template": "verify_code", "nonce": nonce})
 
 
 class RegistrationService:
-    def __init__(self, store: RegistrationStore, keys: Keys, clock: Clock, *, scrypt_n: int,
-                 token_ttl_s: int) -> None:
+    def __init__(self, store: RegistrationStore, keys: Keys, clock: Clock, *, scrypt_n: int, token_ttl_s: int) -> None:
         self._store = store
         self._keys = keys
         self._clock = clock
@@ -95,12 +93,13 @@ class RegistrationService:
         record = None
         if idempotency_key is not None:
             record = IdempotencyRecord(
-                key_hash=security.sha256_hex(idempotency_key), body_hash=body_hash,
-                response=outcome.body, status_code=outcome.status_code,
+                key_hash=security.sha256_hex(idempotency_key),
+                body_hash=body_hash,
+                response=outcome.body,
+                status_code=outcome.status_code,
             )
         try:
-            self._store.create(reg, verify_code_email_job(registration_id, nonce), record,
-                               now + IDEMPOTENCY_TTL_S)
+            self._store.create(reg, verify_code_email_job(registration_id, nonce), record, now + IDEMPOTENCY_TTL_S)
         except IdempotencyHit as hit:
             return self._replay(hit.record, body_hash)
         except TransientConflict as exc:
@@ -160,9 +159,7 @@ class RegistrationService:
             raise errors.AlreadyVerified("This email address is already verified.")
         wait = reg.code_sent_at + RESEND_COOLDOWN_S - now
         if wait > 0:
-            raise errors.ResendTooSoon(
-                f"Wait {wait} s before asking for a new code.", retry_after_s=wait
-            )
+            raise errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)
         today = utc_day(now)
         count = reg.resend_count if reg.resend_day == today else 0
         if count >= RESENDS_PER_DAY:
@@ -172,7 +169,12 @@ class RegistrationService:
             )
         nonce = security.new_nonce()
         replaced = self._store.replace_code(
-            registration_id, reg.code_nonce, nonce, now, today, count + 1,
+            registration_id,
+            reg.code_nonce,
+            nonce,
+            now,
+            today,
+            count + 1,
             verify_code_email_job(registration_id, nonce),
         )
         if not replaced:
@@ -221,8 +223,7 @@ class RegistrationService:
         return reg
 
     def _session(self, registration_id: str, now: float) -> Session:
-        token = security.issue_token(self._keys.token, registration_id, now=int(now),
-                                     ttl_s=self._token_ttl_s)
+        token = security.issue_token(self._keys.token, registration_id, now=int(now), ttl_s=self._token_ttl_s)
         return Session(registration_id, token, self._token_ttl_s)
 
 

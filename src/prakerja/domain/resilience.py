@@ -118,8 +118,11 @@ def decide(state: BreakerState, now: float, config: BreakerConfig = DEFAULT_BREA
         remaining = opened_at + config.cooldown_s - now
         if remaining > 0:
             return Decision(allowed=False, retry_after_s=remaining)
-        return Decision(allowed=True, probe=True, claim=replace(
-            state, mode=BreakerMode.HALF_OPEN, probe_started_at=now, version=state.version + 1))
+        return Decision(
+            allowed=True,
+            probe=True,
+            claim=replace(state, mode=BreakerMode.HALF_OPEN, probe_started_at=now, version=state.version + 1),
+        )
     # HALF_OPEN: one probe at a time; a probe that never reported back expires.
     started = state.probe_started_at if state.probe_started_at is not None else now - config.probe_lease_s
     lease_left = started + config.probe_lease_s - now
@@ -134,12 +137,12 @@ def on_success(state: BreakerState, now: float, config: BreakerConfig = DEFAULT_
     if state.mode is BreakerMode.OPEN:
         return state  # a call admitted before the breaker opened: ignore
     if _window_open(state, now, config):
-        return replace(state, consecutive_failures=0, window_calls=state.window_calls + 1,
-                       version=state.version + 1)
+        return replace(state, consecutive_failures=0, window_calls=state.window_calls + 1, version=state.version + 1)
     if state.consecutive_failures == 0 and state.window_start is None:
         return state  # healthy: nothing to write
-    return replace(state, consecutive_failures=0, window_start=None, window_calls=0, window_failures=0,
-                   version=state.version + 1)
+    return replace(
+        state, consecutive_failures=0, window_start=None, window_calls=0, window_failures=0, version=state.version + 1
+    )
 
 
 def on_failure(state: BreakerState, now: float, config: BreakerConfig = DEFAULT_BREAKER) -> BreakerState:
@@ -153,10 +156,17 @@ def on_failure(state: BreakerState, now: float, config: BreakerConfig = DEFAULT_
     else:
         start, calls, failures = now, 1, 1
     if consecutive >= config.failure_threshold or (
-            calls >= config.min_calls and failures >= config.failure_ratio * calls):
+        calls >= config.min_calls and failures >= config.failure_ratio * calls
+    ):
         return _opened(state, now)
-    return replace(state, consecutive_failures=consecutive, window_start=start, window_calls=calls,
-                   window_failures=failures, version=state.version + 1)
+    return replace(
+        state,
+        consecutive_failures=consecutive,
+        window_start=start,
+        window_calls=calls,
+        window_failures=failures,
+        version=state.version + 1,
+    )
 
 
 def changed(old: BreakerState, new: BreakerState) -> bool:
@@ -197,8 +207,7 @@ class InMemoryBreakerStore:
             return True
 
 
-def admit(store: BreakerStore, now: float, config: BreakerConfig = DEFAULT_BREAKER,
-          *, attempts: int = 3) -> Decision:
+def admit(store: BreakerStore, now: float, config: BreakerConfig = DEFAULT_BREAKER, *, attempts: int = 3) -> Decision:
     """Load, decide and (for a probe) claim atomically. A lost claim race re-decides from the
     fresh state, which then says "wait for the other caller's probe"."""
     for _ in range(attempts):
@@ -211,8 +220,9 @@ def admit(store: BreakerStore, now: float, config: BreakerConfig = DEFAULT_BREAK
     return Decision(allowed=False, retry_after_s=config.half_open_retry_s)
 
 
-def record(store: BreakerStore, now: float, ok: bool, config: BreakerConfig = DEFAULT_BREAKER,
-           *, attempts: int = 5) -> BreakerState:
+def record(
+    store: BreakerStore, now: float, ok: bool, config: BreakerConfig = DEFAULT_BREAKER, *, attempts: int = 5
+) -> BreakerState:
     """Apply one call outcome with optimistic concurrency (best effort: after `attempts`
     conflicts the outcome is dropped, which only delays opening or closing a little)."""
     state = store.load()
@@ -256,8 +266,9 @@ class InMemoryRateWindowStore:
             return True
 
 
-def acquire_slot(store: RateWindowStore, clock: Clock, cap: int, max_wait_s: float,
-                 sleep: Callable[[float], None] = time.sleep) -> bool:
+def acquire_slot(
+    store: RateWindowStore, clock: Clock, cap: int, max_wait_s: float, sleep: Callable[[float], None] = time.sleep
+) -> bool:
     """Take a call slot under the per-second `cap`, waiting for following seconds while the
     current one is full. False when no slot can be had within `max_wait_s` (the caller then
     defers the work instead of calling)."""
@@ -276,8 +287,7 @@ def acquire_slot(store: RateWindowStore, clock: Clock, cap: int, max_wait_s: flo
 
 
 # -- retry backoff ------------------------------------------------------------------------------
-def backoff_delay(attempt: int, base_s: float = 2, cap_s: int = 900,
-                  rng: Callable[[], float] = random.random) -> int:
+def backoff_delay(attempt: int, base_s: float = 2, cap_s: int = 900, rng: Callable[[], float] = random.random) -> int:
     """Seconds to wait before retry number `attempt` (1 = first retry; SQS's
     ApproximateReceiveCount fits): uniform in [1, min(cap_s, base_s * 2**(attempt-1))]
     ("full jitter", so retries of many messages spread out instead of arriving together)."""
@@ -315,8 +325,14 @@ class InMemorySlotStore:
 PACING_PERIOD_S = 1.05  # cap slots per 1.05 s: 5% margin for the jitter between slot and arrival
 
 
-def paced_slot(store: SlotStore, clock: Clock, cap: int, max_wait_s: float,
-               sleep: Callable[[float], None] = time.sleep, period_s: float = PACING_PERIOD_S) -> bool:
+def paced_slot(
+    store: SlotStore,
+    clock: Clock,
+    cap: int,
+    max_wait_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    period_s: float = PACING_PERIOD_S,
+) -> bool:
     """Take a call slot under the `cap` and wait for its moment. Time is cut into periods of
     `period_s` (a little over a second) with `cap` slots each; slot k of period P starts at
     P*period_s + k*period_s/cap, and only slots that have not started yet are handed out.

@@ -39,7 +39,12 @@ def derive_key(master: bytes, label: str) -> bytes:
 def hash_password(password: str, *, n: int) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_DKLEN,
+        password.encode("utf-8"),
+        salt=salt,
+        n=n,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        dklen=SCRYPT_DKLEN,
         maxmem=_SCRYPT_MAXMEM,
     )
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64e(salt)}${_b64e(digest)}"
@@ -52,8 +57,13 @@ def verify_password(password: str, encoded: str) -> bool:
             return False
         expected = _b64d(digest)
         actual = hashlib.scrypt(
-            password.encode("utf-8"), salt=_b64d(salt), n=int(n), r=int(r), p=int(p),
-            dklen=len(expected), maxmem=_SCRYPT_MAXMEM,
+            password.encode("utf-8"),
+            salt=_b64d(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=_SCRYPT_MAXMEM,
         )
     except (ValueError, TypeError):
         return False

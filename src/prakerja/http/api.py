@@ -125,8 +125,7 @@ class ApiFunction:
             _current.reset(token)
 
     def _build_handler(self) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-        @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST,
-                                           log_event=False)
+        @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
         @self.tracer.capture_lambda_handler(capture_response=False)
         @self.metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from prakerja.domain.errors import DomainError, FieldProblem, ValidationFailed
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
-def problem_body(slug: str, status: int, title: str, detail: str,
-                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def problem_body(
+    slug: str, status: int, title: str, detail: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"type": slug, "title": title, "status": status, "detail": detail}
     body.update(extra or {})
     return body
@@ -24,8 +25,11 @@ def from_domain(err: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
 
 
 def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
-    return 500, problem_body("internal-error", 500, "Internal error",
-                             "Something went wrong on our side; please retry."), {}
+    return (
+        500,
+        problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry."),
+        {},
+    )
 
 
 def from_pydantic(exc: Any) -> ValidationFailed:
@@ -35,7 +39,7 @@ def from_pydantic(exc: Any) -> ValidationFailed:
         loc = ".".join(str(p) for p in e.get("loc", ()) if p != "__root__") or "body"
         message = str(e.get("msg", "invalid value"))
         if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         problems.append(FieldProblem(loc, message))
     return ValidationFailed(problems)
 
