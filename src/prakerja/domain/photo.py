@@ -8,8 +8,14 @@ every loop advances through the input, and no input makes it raise: hostile byte
 
 Accepted: a complete PNG or JPEG (by magic bytes, never by name), of the declared
 content type, at most `MAX_PHOTO_BYTES`, at least `MIN_PHOTO_SIDE` pixels on each side.
-The structure must be complete: a PNG ends with its IEND chunk, a JPEG with its EOI
-marker (nothing may follow), so a truncated upload is `not-an-image`.
+The structure must be complete and decodable: a PNG runs from its signature to its IEND
+chunk, a JPEG from SOI to EOI, with the headers a decoder needs (tables, frame, scans), so
+a truncated upload is `not-an-image`. What real cameras and phones add is accepted:
+metadata segments and chunks of any content (a damaged EXIF block included), and bytes
+after the end of the image (Motion Photos append an MP4, Samsung a trailer of its own);
+decoders ignore both. A frame of more than `MAX_PHOTO_PIXELS` is refused as `too-large`:
+no photo of at most 2 MiB has that many pixels, and decoders refuse it as a
+decompression bomb.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png")
 MAX_PHOTO_BYTES = 2_097_152  # 2 MiB
 MIN_PHOTO_SIDE = 300
+# Pillow's decompression-bomb limit (2 x 89,478,485 pixels); a 2 MiB file declaring more
+# is not a photo anyone took.
+MAX_PHOTO_PIXELS = 178_956_970
 PRESIGN_EXPIRES_S = 300
 
 # Rejection reasons: the contract's `photo_reason` slugs.
@@ -66,6 +75,8 @@ def inspect_image(
         return PhotoVerdict(False, NOT_AN_IMAGE, kind, width, height)
     if width < min_side or height < min_side:
         return PhotoVerdict(False, TOO_SMALL, kind, width, height)
+    if width * height > MAX_PHOTO_PIXELS:
+        return PhotoVerdict(False, TOO_LARGE, kind, width, height)
     return PhotoVerdict(True, None, kind, width, height)
 
 
@@ -94,15 +105,17 @@ _PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: 
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
-    """Walk the chunks: IHDR first (valid), PLTE when paletted, >= 1 IDAT, IEND last.
+    """Walk the chunks: IHDR first (valid), PLTE when paletted, IDATs in one run, IEND.
 
-    CRCs of critical chunks (upper-case first letter) are checked, as decoders do;
-    ancillary chunks are only framed. Work is linear: each step consumes >= 12 bytes.
+    Every chunk's CRC is checked (Pillow refuses a bad CRC on any chunk before the image
+    data). Ancillary chunks (lower-case first letter: tEXt, iTXt, zTXt, eXIf, pHYs, iCCP,
+    private ones) are otherwise only framed, never interpreted. Bytes after IEND are
+    ignored, as decoders ignore them. Work is linear: each step consumes >= 12 bytes.
     """
     end = len(data)
     pos = len(_PNG_SIGNATURE)
     width = height = colour_type = -1
-    seen_plte = seen_idat = False
+    seen_plte = seen_idat = idat_ended = False
     first = True
     while pos + 12 <= end:
         length, ctype = struct.unpack_from(">I4s", data, pos)
@@ -113,10 +126,11 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
         if body_end + 4 > end:
             return None  # truncated chunk
         critical = ctype[0:1].isupper()
-        if critical:
-            (crc,) = struct.unpack_from(">I", data, body_end)
-            if zlib.crc32(data[pos + 4 : body_end]) != crc:
-                return None
+        (crc,) = struct.unpack_from(">I", data, body_end)
+        if zlib.crc32(data[pos + 4 : body_end]) != crc:
+            return None
+        if seen_idat and ctype != b"IDAT":
+            idat_ended = True
         if first:
             if ctype != b"IHDR" or length != 13:
                 return None
@@ -137,12 +151,11 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
                 return None
             seen_plte = True
         elif ctype == b"IDAT":
-            if colour_type == 3 and not seen_plte:
-                return None
+            if (colour_type == 3 and not seen_plte) or idat_ended:
+                return None  # IDAT chunks must be consecutive (PNG spec 5.6)
             seen_idat = True
         elif ctype == b"IEND":
-            complete = length == 0 and seen_idat and body_end + 4 == end
-            return (width, height) if complete else None
+            return (width, height) if length == 0 and seen_idat else None
         elif critical:
             return None  # unknown critical chunk: decoders must refuse it
         pos = body_end + 4
@@ -151,88 +164,213 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
 
 # --- JPEG ------------------------------------------------------------------------------
 
-# Start-of-frame markers that carry the frame size (not DHT C4, JPG C8, DAC CC).
-_SOF_MARKERS = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
-# The coding processes every browser decodes: baseline, extended and progressive Huffman.
-# Lossless, hierarchical and arithmetic-coded frames are JPEGs that browsers do not
-# display, so they are refused as not-an-image (cameras and phones write C0/C2).
-_DECODABLE_SOF = frozenset((0xC0, 0xC1, 0xC2))
-# Markers without a length field (besides SOI/EOI): RST0-7 and TEM.
+# The coding processes every browser decodes: baseline, extended and progressive Huffman
+# (SOF0, SOF1, SOF2). Lossless, hierarchical and arithmetic-coded frames (the other
+# SOFn) are JPEGs that browsers do not display: refused (cameras and phones write C0/C2).
+_SOF_PROGRESSIVE = 0xC2
+_DECODABLE_SOF = frozenset((0xC0, 0xC1, _SOF_PROGRESSIVE))
+_DHT, _SOS, _DQT, _DRI, _COM, _EOI, _SOI = 0xC4, 0xDA, 0xDB, 0xDD, 0xFE, 0xD9, 0xD8
+_APP = frozenset(range(0xE0, 0xF0))
+# Markers without a length field (besides SOI/EOI): RST0-7 and TEM; decoders skip them.
 _STANDALONE = frozenset((0x01, *range(0xD0, 0xD8)))
-_SOS, _EOI, _SOI = 0xDA, 0xD9, 0xD8
+# libjpeg's limit on a side (JPEG_MAX_DIMENSION); the format itself allows 65535.
+_JPEG_MAX_SIDE = 65_500
+_MAX_BLOCKS_IN_MCU = 10  # T.81 B.2.3: an interleaved MCU holds at most 10 blocks
+
+
+@dataclass
+class _JpegState:
+    width: int = 0
+    height: int = 0
+    progressive: bool = False
+    # component id -> (horizontal sampling, vertical sampling, quantisation table)
+    components: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    quant_tables: set[int] = field(default_factory=set)
+    huffman_tables: set[tuple[int, int]] = field(default_factory=set)  # (class 0=DC 1=AC, id)
+    scans: int = 0
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Walk the marker segments from SOI to EOI; the size comes from the first SOFn.
+    """Walk the marker segments from SOI to EOI as a decoder does (ITU T.81, annex B).
 
-    Segment lengths are followed (so an EXIF thumbnail, itself a JPEG inside APP1, is
-    skipped); entropy-coded data after SOS is skipped by searching for the next marker
-    (0xFF not followed by 0x00 stuffing or RSTn). Every step moves forward: linear work.
-    The file must end exactly with EOI, after a frame header and at least one scan.
+    Segment lengths are followed (so an EXIF block, and the JPEG thumbnail inside it, is
+    skipped unread whatever it holds); entropy-coded data after SOS is skipped by searching
+    for the next marker. Tables, frame and scan headers are checked the way libjpeg checks
+    them, so a header a decoder would refuse is refused here. Bytes that are not a marker
+    between segments are skipped to the next marker, as libjpeg does ("extraneous bytes
+    before marker", e.g. after an APP1 whose length field is short by a few bytes).
+    Everything after the EOI marker is ignored, as decoders ignore it: phones append data
+    there (a Motion Photo's MP4, Samsung's SEF trailer, an HDR gain-map JPEG).
+    Every step moves forward: linear work.
     """
     end = len(data)
-    pos = 2  # after SOI
-    size: tuple[int, int] | None = None
-    scans = 0
-    while pos < end:
-        if data[pos] != 0xFF:
-            return None  # garbage between segments
-        # Any number of 0xFF fill bytes may precede a marker.
-        while pos < end and data[pos] == 0xFF:
-            pos += 1
-        if pos >= end:
-            return None
-        marker = data[pos]
-        pos += 1
+    if end < 3 or data[2] != 0xFF:
+        return None  # a JPEG starts SOI and then straight away another marker
+    state = _JpegState()
+    pos = 2
+    while True:
+        marker, pos = _next_marker(data, pos)
+        if marker < 0:
+            return None  # ran out of bytes before EOI: truncated
         if marker == _EOI:
-            if size is None or scans == 0 or pos != end:
+            if not state.components or state.scans == 0:
                 return None
-            return size
+            return state.width, state.height
         if marker in _STANDALONE:
             continue
-        if marker < 0xC0 or marker == _SOI:
-            return None  # 0xFF00 outside a scan, reserved markers, a second SOI
         if pos + 2 > end:
             return None
         (length,) = struct.unpack_from(">H", data, pos)
         seg_end = pos + length
         if length < 2 or seg_end > end:
             return None
-        if marker in _SOF_MARKERS:
-            if size is not None or marker not in _DECODABLE_SOF:
-                return None  # a second frame header, or a process browsers cannot display
-            size = _sof_size(data, pos, length)
-            if size is None:
-                return None
+        body = data[pos + 2 : seg_end]
+        if marker in _DECODABLE_SOF:
+            ok = _read_sof(state, body, progressive=marker == _SOF_PROGRESSIVE)
+        elif marker == _DHT:
+            ok = _read_dht(state, body)
+        elif marker == _DQT:
+            ok = _read_dqt(state, body)
+        elif marker == _DRI:
+            ok = length == 4
+        elif marker in _APP or marker == _COM:
+            ok = True  # opaque to decoding: EXIF, XMP, ICC, MPF, vendor data, comments
         elif marker == _SOS:
-            if size is None or not _sos_header_ok(data, pos, length):
-                return None
-            scans += 1
-            seg_end = _skip_entropy_data(data, seg_end)
-            if seg_end < 0:
-                return None
+            ok = _read_sos(state, body)
+            if ok:
+                state.scans += 1
+                seg_end = _skip_entropy_data(data, seg_end)
+                ok = seg_end >= 0
+        else:
+            # A second SOI, other SOFn, DAC, DNL, DHP, EXP, JPGn or reserved markers.
+            ok = False
+        if not ok:
+            return None
         pos = seg_end
-    return None  # ran out of bytes before EOI: truncated
 
 
-def _sof_size(data: bytes, pos: int, length: int) -> tuple[int, int] | None:
-    # length(2) precision(1) height(2) width(2) components(1) + 3 bytes per component
-    if length < 8:
-        return None
-    precision, height, width, components = struct.unpack_from(">BHHB", data, pos + 2)
-    if precision not in (8, 12, 16) or not 1 <= components <= 4 or length != 8 + 3 * components:
-        return None
-    if width == 0 or height == 0:  # height 0 defers to a DNL marker: not supported
-        return None
-    return width, height
+def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
+    """(marker code, offset after it) of the next marker at or after pos, or (-1, end).
+
+    Like libjpeg's next_marker: bytes before an 0xFF are skipped, 0xFF fill bytes are
+    swallowed, and 0xFF 0x00 is not a marker.
+    """
+    end = len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0:
+            return -1, end
+        while pos < end and data[pos] == 0xFF:
+            pos += 1
+        if pos >= end:
+            return -1, end
+        if data[pos] != 0x00:
+            return data[pos], pos + 1
+        pos += 1
 
 
-def _sos_header_ok(data: bytes, pos: int, length: int) -> bool:
-    # length(2) Ns(1) + 2 bytes per component + Ss, Se, AhAl
-    if length < 6:
+def _read_sof(state: _JpegState, body: bytes, *, progressive: bool) -> bool:
+    # precision(1) height(2) width(2) components(1), then id, sampling HV, Tq per component
+    if state.components or len(body) < 6:
+        return False  # a second frame header
+    precision, height, width, count = struct.unpack_from(">BHHB", body)
+    # 8-bit samples in 1 (grey), 3 (YCbCr/RGB) or 4 (CMYK/YCCK) components: what
+    # decoders display. Height 0 would defer to a DNL marker: refused.
+    if precision != 8 or count not in (1, 3, 4) or len(body) != 6 + 3 * count:
         return False
-    count = data[pos + 2]
-    return 1 <= count <= 4 and length == 6 + 2 * count
+    if not (0 < width <= _JPEG_MAX_SIDE and 0 < height <= _JPEG_MAX_SIDE):
+        return False
+    components: dict[int, tuple[int, int, int]] = {}
+    for at in range(6, len(body), 3):
+        cid, sampling, table = body[at], body[at + 1], body[at + 2]
+        h, v = sampling >> 4, sampling & 0x0F
+        if cid in components or not (1 <= h <= 4 and 1 <= v <= 4) or table > 3:
+            return False
+        components[cid] = (h, v, table)
+    max_h = max(h for h, _, _ in components.values())
+    max_v = max(v for _, v, _ in components.values())
+    if any(max_h % h or max_v % v for h, v, _ in components.values()):
+        return False  # fractional upsampling ratios: libjpeg cannot decode them
+    state.width, state.height, state.progressive = width, height, progressive
+    state.components = components
+    return True
+
+
+def _read_dqt(state: _JpegState, body: bytes) -> bool:
+    # One or more tables: Pq|Tq, then 64 values (8-bit, as T.81 requires for 8-bit samples).
+    pos = 0
+    while pos < len(body):
+        precision, table = body[pos] >> 4, body[pos] & 0x0F
+        if precision != 0 or table > 3 or pos + 65 > len(body):
+            return False
+        state.quant_tables.add(table)
+        pos += 65
+    return pos > 0
+
+
+def _read_dht(state: _JpegState, body: bytes) -> bool:
+    # One or more tables: Tc|Th, 16 code counts, then the symbols (T.81 B.2.4.2).
+    pos = 0
+    while pos < len(body):
+        if pos + 17 > len(body):
+            return False
+        table_class, table = body[pos] >> 4, body[pos] & 0x0F
+        counts = body[pos + 1 : pos + 17]
+        total = sum(counts)
+        symbols = body[pos + 17 : pos + 17 + total]
+        if table_class > 1 or table > 3 or total > 256 or len(symbols) != total:
+            return False
+        if table_class == 0 and any(symbol > 15 for symbol in symbols):
+            return False  # a DC symbol is a bit count, at most 15 (annex F)
+        code = 0
+        for bits, count in enumerate(counts, start=1):
+            code += count
+            if code >= 1 << bits:
+                return False  # more codes than fit in that many bits (all-ones excluded)
+            code <<= 1
+        state.huffman_tables.add((table_class, table))
+        pos += 17 + total
+    return pos > 0
+
+
+def _read_sos(state: _JpegState, body: bytes) -> bool:
+    # Ns, then component id and Td|Ta per component, then Ss, Se, Ah|Al (T.81 B.2.3).
+    if not state.components or not body:
+        return False
+    count = body[0]
+    if not 1 <= count <= 4 or len(body) != 4 + 2 * count:
+        return False
+    start, stop, approx = body[-3], body[-2], body[-1]
+    high, low = approx >> 4, approx & 0x0F
+    dc_first = start == 0 and high == 0
+    if state.progressive:
+        if start == 0:
+            bad = stop != 0
+        else:
+            bad = start > stop or stop > 63 or count != 1
+        bad = bad or (high != 0 and low != high - 1) or low > 13
+        needs_dc, needs_ac = dc_first, start > 0
+    else:
+        bad = (start, stop, approx) != (0, 63, 0)
+        needs_dc = needs_ac = True
+    if bad:
+        return False
+    seen: set[int] = set()
+    blocks = 0
+    for at in range(1, 1 + 2 * count, 2):
+        cid, tables = body[at], body[at + 1]
+        if cid in seen or cid not in state.components:
+            return False
+        seen.add(cid)
+        h, v, quant = state.components[cid]
+        blocks += h * v
+        if quant not in state.quant_tables:
+            return False
+        if needs_dc and (0, tables >> 4) not in state.huffman_tables:
+            return False
+        if needs_ac and (1, tables & 0x0F) not in state.huffman_tables:
+            return False
+    return count == 1 or blocks <= _MAX_BLOCKS_IN_MCU
 
 
 def _skip_entropy_data(data: bytes, pos: int) -> int:
