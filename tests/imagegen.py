@@ -15,6 +15,7 @@ tests/unit/test_photo_inspection.py, which repeats that check when Pillow is imp
 
 from __future__ import annotations
 
+import io
 import random
 import struct
 import zlib
@@ -179,3 +180,170 @@ def make_gif(width: int, height: int) -> bytes:
 WEBP_400X400 = bytes.fromhex(
     "5249464628000000574542505650384c1c0000002f8fc163000750e42ad4a3ff010045faff9f22fa9ffadffffef7bf88"
 )
+
+
+# --- real JPEGs from a real encoder, and what phones and cameras add to them ---------------
+#
+# Pillow (a test dependency only) encodes the pictures; the segments and trailers spliced
+# into them are built here from the formats' descriptions: JPEG markers (ITU T.81 annex B),
+# the EXIF APP1 block (EXIF 2.3: "Exif\0\0" + a TIFF 6.0 header and IFDs), Google's Motion
+# Photo (XMP in APP1 naming the video, then an ISO-BMFF MP4 appended after EOI) and
+# Samsung's trailer (data blocks, then an "SEFH" directory, its size and "SEFT").
+
+
+def pillow_jpeg(
+    width: int,
+    height: int,
+    *,
+    mode: str = "RGB",
+    progressive: bool = False,
+    subsampling: int = 2,
+    quality: int = 85,
+    seed: int = 0,
+) -> bytes:
+    """A JPEG encoded by Pillow/libjpeg: mode "RGB" (YCbCr), "L" (greyscale) or "CMYK"
+    (with Adobe APP14), of gradients with noise, which compresses like a photo."""
+    from PIL import Image  # noqa: PLC0415 - a test-only dependency, imported when used
+
+    random.seed(seed)  # effect_noise draws from C's rand(); this only varies the gradient
+    bands = []
+    for band in range(len(mode)):
+        gradient = Image.linear_gradient("L").rotate(90 * ((seed + band) % 4)).resize((width, height))
+        bands.append(Image.blend(gradient, Image.effect_noise((width, height), 40).convert("L"), 0.3))
+    image = Image.merge(mode, bands)
+    out = io.BytesIO()
+    options: dict[str, object] = {"quality": quality, "progressive": progressive}
+    if mode == "RGB":
+        options["subsampling"] = subsampling
+    image.save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def jpeg_segment(marker: int, body: bytes) -> bytes:
+    """One marker segment: 0xFF, the marker, a 2-byte length counting itself, the body."""
+    if len(body) > 65533:
+        raise ValueError("a JPEG segment body holds at most 65533 bytes")
+    return _segment(marker, body)
+
+
+def insert_after_soi(jpeg: bytes, *segments: bytes) -> bytes:
+    """`jpeg` with these bytes right after its SOI, where cameras put EXIF (APP1)."""
+    assert jpeg.startswith(b"\xff\xd8\xff")
+    return jpeg[:2] + b"".join(segments) + jpeg[2:]
+
+
+def insert_before_frame(jpeg: bytes, *segments: bytes) -> bytes:
+    """`jpeg` with these bytes just before its first frame header (SOF0/1/2)."""
+    sof = min(at for at in (jpeg.find(b"\xff\xc0"), jpeg.find(b"\xff\xc1"), jpeg.find(b"\xff\xc2")) if at > 0)
+    return jpeg[:sof] + b"".join(segments) + jpeg[sof:]
+
+
+# EXIF: "Exif\0\0" then a TIFF structure. TIFF header: byte order "II" (little endian) or
+# "MM", the number 42, the offset of IFD0. An IFD: a 2-byte entry count, 12-byte entries
+# (tag, type, count, value or offset), the offset of the next IFD (0 = none).
+_EXIF = b"Exif\x00\x00"
+
+
+def _ifd(entries: list[tuple[int, int, int, bytes]], next_ifd: int, order: str = "<") -> bytes:
+    out = struct.pack(order + "H", len(entries))
+    for tag, type_, count, value in entries:
+        out += struct.pack(order + "HHI", tag, type_, count) + value.ljust(4, b"\x00")[:4]
+    return out + struct.pack(order + "I", next_ifd)
+
+
+def exif_app1(tiff: bytes) -> bytes:
+    """An EXIF APP1 segment around a TIFF structure."""
+    return jpeg_segment(0xE1, _EXIF + tiff)
+
+
+def valid_exif_tiff() -> bytes:
+    """IFD0 with Make ("Phone"), Orientation 6 and an EXIF sub-IFD with a DateTimeOriginal."""
+    make_at, sub_at = 8 + 2 + 3 * 12 + 4, 8 + 2 + 3 * 12 + 4 + 6
+    date_at = sub_at + 2 + 12 + 4
+    ifd0 = _ifd(
+        [
+            (0x010F, 2, 6, struct.pack("<I", make_at)),  # Make, ASCII, stored at make_at
+            (0x0112, 3, 1, struct.pack("<H", 6)),  # Orientation: rotate 90
+            (0x8769, 4, 1, struct.pack("<I", sub_at)),  # ExifIFD pointer
+        ],
+        0,
+    )
+    sub = _ifd([(0x9003, 2, 20, struct.pack("<I", date_at))], 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd0 + b"Phone\x00" + sub + b"2026:11:28 10:00:00\x00"
+
+
+def damaged_exif_app1s() -> dict[str, bytes]:
+    """APP1 segments whose EXIF content is broken the ways damaged files are; each is a
+    well-formed segment, so the JPEG's marker structure stays sound."""
+    good = valid_exif_tiff()
+    thumb = make_jpeg(160, 120)
+    return {
+        "bad-byte-order": exif_app1(b"XX*\x00" + good[4:]),
+        "bad-magic-number": exif_app1(b"II\x2b\x00" + good[4:]),
+        "ifd0-offset-past-the-end": exif_app1(b"II*\x00" + struct.pack("<I", 0x7FFF_FFF0) + good[8:]),
+        "entry-count-beyond-the-block": exif_app1(b"II*\x00" + struct.pack("<IH", 8, 0xFFFF) + good[10:40]),
+        "ifd-pointing-at-itself": exif_app1(b"II*\x00" + struct.pack("<I", 8) + _ifd([], 8)),
+        "value-offsets-past-the-end": exif_app1(
+            b"MM\x00*" + struct.pack(">I", 8) + _ifd([(0x010F, 2, 4000, struct.pack(">I", 60000))], 0, ">")
+        ),
+        "unknown-types-and-tags": exif_app1(
+            b"II*\x00" + struct.pack("<I", 8) + _ifd([(0xBEEF, 99, 7, b"\xff\xd9\xff\xd8")], 0)
+        ),
+        "truncated-tiff-header": exif_app1(b"II*"),
+        "exif-header-only": exif_app1(b""),
+        "no-exif-padding": jpeg_segment(0xE1, b"Exif" + good),
+        "empty-app1": jpeg_segment(0xE1, b""),
+        "truncated-thumbnail": exif_app1(good[:8] + thumb[: len(thumb) // 2]),
+        "markers-inside-maker-note": exif_app1(good + b"\xff\xd8\xff\xc0\x00\x11\xff\xda\xff\xd9" * 20),
+        "full-size-segment": exif_app1(good + bytes(random.Random(1).randbytes(65533 - 6 - len(good)))),
+    }
+
+
+def xmp_app1(xmp: str) -> bytes:
+    """An XMP APP1 segment (namespace header, NUL, the packet)."""
+    return jpeg_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + xmp.encode())
+
+
+def mp4_file(payload_size: int, *, seed: int = 0) -> bytes:
+    """A small ISO-BMFF file: an 'ftyp' box (size, type, major brand, minor version,
+    compatible brands) then an 'mdat' box of random bytes standing for the video."""
+    ftyp_body = b"mp42" + struct.pack(">I", 0) + b"isommp42"
+    ftyp = struct.pack(">I", 8 + len(ftyp_body)) + b"ftyp" + ftyp_body
+    mdat = struct.pack(">I", 8 + payload_size) + b"mdat" + random.Random(seed).randbytes(payload_size)
+    return ftyp + mdat
+
+
+def motion_photo(jpeg: bytes, video: bytes) -> bytes:
+    """A Google Motion Photo: XMP (Camera:MotionPhoto, a Container directory giving the
+    video's length) in an APP1 after SOI, and the MP4 appended after the JPEG's EOI."""
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description xmlns:Camera="http://ns.google.com/photos/1.0/camera/"'
+        ' xmlns:Container="http://ns.google.com/photos/1.0/container/"'
+        ' xmlns:Item="http://ns.google.com/photos/1.0/container/item/"'
+        ' Camera:MotionPhoto="1" Camera:MotionPhotoVersion="1" Camera:MotionPhotoPresentationTimestampUs="0">'
+        "<Container:Directory><rdf:Seq>"
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="image/jpeg" Item:Semantic="Primary"'
+        ' Item:Length="0" Item:Padding="0"/></rdf:li>'
+        '<rdf:li rdf:parseType="Resource"><Container:Item Item:Mime="video/mp4" Item:Semantic="MotionPhoto"'
+        f' Item:Length="{len(video)}" Item:Padding="0"/></rdf:li>'
+        "</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    return insert_after_soi(jpeg, xmp_app1(xmp)) + video
+
+
+def samsung_trailer(blocks: list[tuple[int, str, bytes]]) -> bytes:
+    """Samsung's trailer after EOI: data blocks (2 zero bytes, a 2-byte type, a 4-byte name
+    length, the name, the data), then the "SEFH" directory (version, block count, and per
+    block: 2 zero bytes, type, offset back from SEFH, length), its size, and "SEFT".
+    All numbers little endian."""
+    body = b""
+    spans: list[tuple[int, int, int]] = []
+    for type_, name, data in blocks:
+        record = struct.pack("<HHI", 0, type_, len(name)) + name.encode() + data
+        spans.append((type_, len(body), len(record)))
+        body += record
+    directory = b"SEFH" + struct.pack("<II", 107, len(blocks))
+    for type_, start, length in spans:
+        directory += struct.pack("<HHII", 0, type_, len(body) - start, length)
+    return body + directory + struct.pack("<I", len(directory)) + b"SEFT"

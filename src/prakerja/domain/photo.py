@@ -58,6 +58,7 @@ def inspect_image(
     *,
     max_bytes: int = MAX_PHOTO_BYTES,
     min_side: int = MIN_PHOTO_SIDE,
+    max_pixels: int = MAX_PHOTO_PIXELS,
 ) -> PhotoVerdict:
     """Judge an uploaded photo by its content. Never raises for any `data`."""
     if len(data) > max_bytes:
@@ -75,7 +76,7 @@ def inspect_image(
         return PhotoVerdict(False, NOT_AN_IMAGE, kind, width, height)
     if width < min_side or height < min_side:
         return PhotoVerdict(False, TOO_SMALL, kind, width, height)
-    if width * height > MAX_PHOTO_PIXELS:
+    if width * height > max_pixels:
         return PhotoVerdict(False, TOO_LARGE, kind, width, height)
     return PhotoVerdict(True, None, kind, width, height)
 
