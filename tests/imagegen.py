@@ -1,4 +1,4 @@
-"""Real, decodable test images built with the standard library only (no Pillow).
+"""Real, decodable test images: built byte by byte from the formats, or encoded by Pillow.
 
 - `make_png`: RGB, 8 bits per channel, one IDAT, correct CRCs.
 - `make_jpeg`: a YCbCr JPEG (baseline SOF0 or progressive SOF2) whose blocks are all
@@ -8,9 +8,11 @@
   header, carrying an orientation tag and a 160x120 JPEG thumbnail (its own SOI/SOF/EOI
   nested inside APP1, as cameras do).
 - `make_gif`, `WEBP_400X400`: formats the service must refuse.
+- `pillow_jpeg` and the splicing helpers below it: JPEGs from a real encoder (progressive,
+  greyscale, CMYK, any chroma subsampling) and what cameras and phones add to them.
 
-The PNG/JPEG builders were cross-checked with Pillow 13 (decoded size and mode); see
-tests/unit/test_photo_inspection.py, which repeats that check when Pillow is importable.
+Pillow is a test dependency only (the Lambda runtime never imports it);
+tests/unit/test_photo_inspection.py cross-checks every image built here against it.
 """
 
 from __future__ import annotations
@@ -202,10 +204,10 @@ def pillow_jpeg(
     seed: int = 0,
 ) -> bytes:
     """A JPEG encoded by Pillow/libjpeg: mode "RGB" (YCbCr), "L" (greyscale) or "CMYK"
-    (with Adobe APP14), of gradients with noise, which compresses like a photo."""
+    (with Adobe APP14), of gradients (their direction varies with `seed`) with noise,
+    which compresses like a photo."""
     from PIL import Image  # noqa: PLC0415 - a test-only dependency, imported when used
 
-    random.seed(seed)  # effect_noise draws from C's rand(); this only varies the gradient
     bands = []
     for band in range(len(mode)):
         gradient = Image.linear_gradient("L").rotate(90 * ((seed + band) % 4)).resize((width, height))
@@ -233,9 +235,14 @@ def insert_after_soi(jpeg: bytes, *segments: bytes) -> bytes:
 
 
 def insert_before_frame(jpeg: bytes, *segments: bytes) -> bytes:
-    """`jpeg` with these bytes just before its first frame header (SOF0/1/2)."""
-    sof = min(at for at in (jpeg.find(b"\xff\xc0"), jpeg.find(b"\xff\xc1"), jpeg.find(b"\xff\xc2")) if at > 0)
-    return jpeg[:sof] + b"".join(segments) + jpeg[sof:]
+    """`jpeg` with these bytes just before its frame header (the first SOFn segment),
+    found by following the segment lengths from SOI (not by searching the bytes)."""
+    pos = 2
+    while jpeg[pos] == 0xFF and not 0xC0 <= jpeg[pos + 1] <= 0xC2:
+        (length,) = struct.unpack_from(">H", jpeg, pos + 2)
+        pos += 2 + length
+    assert jpeg[pos] == 0xFF, "no frame header before the first scan"
+    return jpeg[:pos] + b"".join(segments) + jpeg[pos:]
 
 
 # EXIF: "Exif\0\0" then a TIFF structure. TIFF header: byte order "II" (little endian) or
