@@ -386,6 +386,8 @@ def _headers_a_decoder_refuses() -> dict[str, bytes]:
         "jpg-marker": insert_after_soi(photo, jpeg_segment(0xF0, b"\x00\x00")),
         "second-soi": insert_after_soi(photo, b"\xff\xd8"),
         "dri-wrong-length": insert_after_soi(photo, jpeg_segment(0xDD, b"\x00\x01\x00")),
+        "jfif-header-cut-short": _replace_segment(photo, 0xE0, b"JFIF\x00\x01"),
+        "adobe-header-cut-short": insert_after_soi(photo, jpeg_segment(0xEE, b"Adobe\x00")),
     }
 
 

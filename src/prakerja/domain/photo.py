@@ -235,7 +235,7 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         elif marker == _DRI:
             ok = length == 4
         elif marker in _APP or marker == _COM:
-            ok = True  # opaque to decoding: EXIF, XMP, ICC, MPF, vendor data, comments
+            ok = _app_header_ok(marker, body)
         elif marker == _SOS:
             ok = _read_sos(state, body)
             if ok:
@@ -248,6 +248,19 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         if not ok:
             return None
         pos = seg_end
+
+
+# Application segments whose fixed header decoders read: a segment announcing one of
+# these must hold all of it (JFIF 1.02: 14 bytes; Adobe APP14, tech note 5116: 12 bytes).
+_APP_HEADERS = ((0xE0, b"JFIF", 14), (0xEE, b"Adobe", 12))
+
+
+def _app_header_ok(marker: int, body: bytes) -> bool:
+    """APPn and COM bodies are opaque (EXIF, XMP, ICC, MPF, vendor data, comments: any
+    content, damaged or not), except that a JFIF or Adobe header must be complete."""
+    return all(
+        len(body) >= size for code, prefix, size in _APP_HEADERS if marker == code and body.startswith(prefix)
+    )
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
