@@ -110,7 +110,7 @@ def assert_claims_are_decodable(data: bytes, *, max_pixels: int = FUZZ_MAX_PIXEL
     """Where the inspector says "this is a JPEG/PNG of that size" (accepted or too-small),
     Pillow decodes it fully, as that type and size. Returns the verdict for the declared
     type the bytes claim."""
-    decoded: tuple[str, int, int] | None | bool = False  # not asked yet
+    decoded: tuple[str, int, int] | bool | None = False  # not asked yet
     verdicts = {}
     for declared in (PNG, JPEG):
         verdict = inspect_image(data, declared, max_pixels=max_pixels)
@@ -321,7 +321,9 @@ def test_unusual_metadata_segments_are_accepted() -> None:
         jpeg_segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + b"\x00" * 500),  # first of one ICC chunk
         jpeg_segment(0xE2, b"MPF\x00II*\x00" + b"\x00" * 40),  # an MPF header with nonsense in it
         # Photoshop resources: one IPTC block (8BIM, id 0x0404, empty name, size, data)
-        jpeg_segment(0xED, b"Photoshop 3.0\x008BIM\x04\x04\x00\x00" + struct.pack(">I", 6) + b"\x1c\x02\x00\x00\x02\x00"),
+        jpeg_segment(
+            0xED, b"Photoshop 3.0\x008BIM\x04\x04\x00\x00" + struct.pack(">I", 6) + b"\x1c\x02\x00\x00\x02\x00"
+        ),
         jpeg_segment(0xEF, bytes(range(256))),
         jpeg_segment(0xFE, b"\xff\xd9 not the end \xff\xd8"),
         jpeg_segment(0xE5, b""),

@@ -258,9 +258,7 @@ _APP_HEADERS = ((0xE0, b"JFIF", 14), (0xEE, b"Adobe", 12))
 def _app_header_ok(marker: int, body: bytes) -> bool:
     """APPn and COM bodies are opaque (EXIF, XMP, ICC, MPF, vendor data, comments: any
     content, damaged or not), except that a JFIF or Adobe header must be complete."""
-    return all(
-        len(body) >= size for code, prefix, size in _APP_HEADERS if marker == code and body.startswith(prefix)
-    )
+    return all(len(body) >= size for code, prefix, size in _APP_HEADERS if marker == code and body.startswith(prefix))
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
@@ -358,11 +356,11 @@ def _read_sos(state: _JpegState, body: bytes) -> bool:
     high, low = approx >> 4, approx & 0x0F
     dc_first = start == 0 and high == 0
     if state.progressive:
-        if start == 0:
-            bad = stop != 0
-        else:
-            bad = start > stop or stop > 63 or count != 1
-        bad = bad or (high != 0 and low != high - 1) or low > 13
+        # A DC band (Ss = 0) is just coefficient 0; an AC band covers one component.
+        dc_band_bad = start == 0 and stop != 0
+        ac_band_bad = start > 0 and (start > stop or stop > 63 or count != 1)
+        # A refinement scan refines by exactly one bit (Al = Ah - 1).
+        bad = dc_band_bad or ac_band_bad or (high != 0 and low != high - 1) or low > 13
         needs_dc, needs_ac = dc_first, start > 0
     else:
         bad = (start, stop, approx) != (0, 63, 0)
