@@ -12,7 +12,16 @@ import requests
 
 from tests.e2e.client import Api, assert_problem, create_batch
 from tests.e2e.people import next_person
-from tests.imagegen import make_jpeg, make_png
+from tests.imagegen import (
+    damaged_exif_app1s,
+    insert_after_soi,
+    make_jpeg,
+    make_png,
+    motion_photo,
+    mp4_file,
+    pillow_jpeg,
+    samsung_trailer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +59,21 @@ def test_good_photo_is_accepted_and_a_new_one_replaces_it(api: Api, stack):
         time.sleep(0.2)
     assert keys == [second["fields"]["key"]]
     assert api.status(rid, token)["photo_status"] == "ACCEPTED"
+
+
+def test_a_phone_motion_photo_with_a_damaged_exif_block_is_accepted_as_uploaded(api: Api, stack):
+    # Given what a phone uploads: a progressive JPEG with a broken EXIF block, a Motion
+    # Photo MP4 after its end marker, and a Samsung trailer after that
+    photo = insert_after_soi(pillow_jpeg(640, 480, progressive=True), damaged_exif_app1s()["bad-byte-order"])
+    video = mp4_file(400_000)
+    content = motion_photo(photo, video) + samsung_trailer([(0x0A30, "MotionPhoto_Data", b"")])
+    _, rid, token = api.verified_person()
+    post = upload(api, rid, token, content)
+    # Then it is accepted, and the stored object is the upload, byte for byte
+    s = api.wait_status(rid, token, "photo_status", {"ACCEPTED", "REJECTED"})
+    assert (s["photo_status"], s["photo_reason"]) == ("ACCEPTED", None)
+    bucket = post["url"].rstrip("/").rsplit("/", 1)[-1]
+    assert s3(stack).get_object(Bucket=bucket, Key=post["fields"]["key"])["Body"].read() == content
 
 
 @pytest.mark.parametrize(
