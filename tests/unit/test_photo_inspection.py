@@ -142,7 +142,7 @@ def assert_agrees_with_pillow(data: bytes, *, max_pixels: int = MAX_PHOTO_PIXELS
 def test_the_contract_constants() -> None:
     assert ALLOWED_CONTENT_TYPES == ("image/jpeg", "image/png")
     assert MAX_PHOTO_BYTES == 2 * 1024 * 1024
-    assert MAX_PHOTO_PIXELS == 2 * Image.MAX_IMAGE_PIXELS  # Pillow's decompression-bomb limit
+    assert MAX_PHOTO_PIXELS == 2 * (Image.MAX_IMAGE_PIXELS or 0)  # Pillow's decompression-bomb limit
     assert PRESIGN_EXPIRES_S == 300
 
 
@@ -250,7 +250,8 @@ TRAILERS = {
     "samsung-sef": samsung_trailer(
         [(0x0A01, "Image_UTC_Data", b"1764324000000"), (0x0A30, "MotionPhoto_Data", mp4_file(20_000, seed=2))]
     ),
-    # Whatever else: it is never parsed, never served as anything but the image.
+    # Whatever else: it is never parsed, and this service never serves the object (S3
+    # holds it under the image content type the upload policy pinned).
     "html": b"<html><body>hello</body></html>",
     "random": bytes(range(256)) * 64,
 }
@@ -443,8 +444,8 @@ def test_a_png_with_ancillary_chunks_is_accepted_wherever_they_are(chunk: str, w
 
 @pytest.mark.parametrize("trailer", ["one-byte", "zero-padding", "html", "random"])
 def test_data_after_the_png_end_chunk_is_ignored(trailer: str) -> None:
-    # Decoders stop at IEND; what follows is never read or served (the object is only
-    # ever delivered as the image it was accepted as), so it is ignored like a JPEG's.
+    # Decoders stop at IEND; what follows is never read, and never served by this service,
+    # so it is ignored like a JPEG's trailer (screenshot and editing tools append data too).
     data = make_png(400, 300) + TRAILERS[trailer]
     assert assert_agrees_with_pillow(data) == PhotoVerdict(True, None, PNG, 400, 300)
 
