@@ -170,8 +170,7 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
 # SOFn) are JPEGs that browsers do not display: refused (cameras and phones write C0/C2).
 _SOF_PROGRESSIVE = 0xC2
 _DECODABLE_SOF = frozenset((0xC0, 0xC1, _SOF_PROGRESSIVE))
-_DHT, _SOS, _DQT, _DRI, _COM, _EOI, _SOI = 0xC4, 0xDA, 0xDB, 0xDD, 0xFE, 0xD9, 0xD8
-_APP = frozenset(range(0xE0, 0xF0))
+_DHT, _SOS, _DQT, _DRI, _EOI = 0xC4, 0xDA, 0xDB, 0xDD, 0xD9
 # Markers without a length field (besides SOI/EOI): RST0-7 and TEM; decoders skip them.
 _STANDALONE = frozenset((0x01, *range(0xD0, 0xD8)))
 # libjpeg's limit on a side (JPEG_MAX_DIMENSION); the format itself allows 65535.
@@ -210,7 +209,10 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     state = _JpegState()
     pos = 2
     while True:
-        marker, pos = _next_marker(data, pos)
+        if pos + 1 < end and data[pos] == 0xFF and data[pos + 1] not in (0x00, 0xFF):
+            marker, pos = data[pos + 1], pos + 2  # the usual case: a marker right here
+        else:
+            marker, pos = _next_marker(data, pos)
         if marker < 0:
             return None  # ran out of bytes before EOI: truncated
         if marker == _EOI:
@@ -221,23 +223,22 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             continue
         if pos + 2 > end:
             return None
-        (length,) = struct.unpack_from(">H", data, pos)
+        length = data[pos] << 8 | data[pos + 1]
         seg_end = pos + length
         if length < 2 or seg_end > end:
             return None
-        body = data[pos + 2 : seg_end]
-        if marker in _DECODABLE_SOF:
-            ok = _read_sof(state, body, progressive=marker == _SOF_PROGRESSIVE)
+        if marker in _OPAQUE:
+            ok = marker not in _APP_HEADERS or _app_header_ok(marker, data[pos + 2 : seg_end])
+        elif marker in _DECODABLE_SOF:
+            ok = _read_sof(state, data[pos + 2 : seg_end], progressive=marker == _SOF_PROGRESSIVE)
         elif marker == _DHT:
-            ok = _read_dht(state, body)
+            ok = _read_dht(state, data[pos + 2 : seg_end])
         elif marker == _DQT:
-            ok = _read_dqt(state, body)
+            ok = _read_dqt(state, data[pos + 2 : seg_end])
         elif marker == _DRI:
             ok = length == 4
-        elif marker in _APP or marker == _COM:
-            ok = _app_header_ok(marker, body)
         elif marker == _SOS:
-            ok = _read_sos(state, body)
+            ok = _read_sos(state, data[pos + 2 : seg_end])
             if ok:
                 state.scans += 1
                 seg_end = _skip_entropy_data(data, seg_end)
@@ -250,15 +251,16 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
         pos = seg_end
 
 
-# Application segments whose fixed header decoders read: a segment announcing one of
-# these must hold all of it (JFIF 1.02: 14 bytes; Adobe APP14, tech note 5116: 12 bytes).
-_APP_HEADERS = ((0xE0, b"JFIF", 14), (0xEE, b"Adobe", 12))
+# APPn and COM bodies are opaque (EXIF, XMP, ICC, MPF, vendor data, comments: any content,
+# damaged or not), except the fixed headers decoders read: a segment announcing one must
+# hold all of it (JFIF 1.02: 14 bytes; Adobe APP14, tech note 5116: 12 bytes).
+_OPAQUE = frozenset((*range(0xE0, 0xF0), 0xFE))
+_APP_HEADERS = {0xE0: (b"JFIF", 14), 0xEE: (b"Adobe", 12)}
 
 
 def _app_header_ok(marker: int, body: bytes) -> bool:
-    """APPn and COM bodies are opaque (EXIF, XMP, ICC, MPF, vendor data, comments: any
-    content, damaged or not), except that a JFIF or Adobe header must be complete."""
-    return all(len(body) >= size for code, prefix, size in _APP_HEADERS if marker == code and body.startswith(prefix))
+    prefix, size = _APP_HEADERS[marker]
+    return len(body) >= size or not body.startswith(prefix)
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
