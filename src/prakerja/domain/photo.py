@@ -171,8 +171,9 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
 _SOF_PROGRESSIVE = 0xC2
 _DECODABLE_SOF = frozenset((0xC0, 0xC1, _SOF_PROGRESSIVE))
 _DHT, _SOS, _DQT, _DRI, _EOI = 0xC4, 0xDA, 0xDB, 0xDD, 0xD9
-# Markers without a length field (besides SOI/EOI): RST0-7 and TEM; decoders skip them.
-_STANDALONE = frozenset((0x01, *range(0xD0, 0xD8)))
+# Markers without a length field (besides SOI/EOI): RST0-7, which decoders skip between
+# segments. TEM (0x01) belongs to arithmetic coding only, and Pillow refuses it: refused.
+_STANDALONE = frozenset(range(0xD0, 0xD8))
 # libjpeg's limit on a side (JPEG_MAX_DIMENSION); the format itself allows 65535.
 _JPEG_MAX_SIDE = 65_500
 _MAX_BLOCKS_IN_MCU = 10  # T.81 B.2.3: an interleaved MCU holds at most 10 blocks
