@@ -419,6 +419,16 @@ def test_a_frame_of_more_pixels_than_a_decoder_allows_is_too_large() -> None:
     assert inspect_image(data, JPEG, max_pixels=400_000_000).accepted
 
 
+def test_a_narrow_frame_of_too_many_pixels_is_too_large_not_too_small() -> None:
+    # Given a small PNG whose header declares 1 x 200,000,000 pixels
+    png = make_png(1, 1)
+    ihdr = struct.pack(">IIBBBBB", 1, 200_000_000, 8, 2, 0, 0, 0)
+    data = png[:8] + png_chunk(b"IHDR", ihdr) + png[8 + 25 :]
+    # Then it is too large (a decompression bomb Pillow refuses), not merely too small
+    assert inspect_image(data, PNG) == PhotoVerdict(False, "too-large", PNG, 1, 200_000_000)
+    assert pillow_reading(data) is None
+
+
 PNG_ANCILLARY = {
     "tEXt": b"Software\x00Phone Camera 1.0",
     "iTXt": b"XML:com.adobe.xmp\x00\x00\x00\x00\x00<x:xmpmeta/>",

@@ -74,10 +74,12 @@ def inspect_image(
     if _normalise_content_type(declared_content_type) != kind:
         # The policy pinned the declared type; bytes of another format are not that image.
         return PhotoVerdict(False, NOT_AN_IMAGE, kind, width, height)
+    if width * height > max_pixels:
+        # Before the side check: a 1 x 200,000,000 PNG is a decompression bomb, not a photo
+        # that is a little too narrow.
+        return PhotoVerdict(False, TOO_LARGE, kind, width, height)
     if width < min_side or height < min_side:
         return PhotoVerdict(False, TOO_SMALL, kind, width, height)
-    if width * height > max_pixels:
-        return PhotoVerdict(False, TOO_LARGE, kind, width, height)
     return PhotoVerdict(True, None, kind, width, height)
 
 
