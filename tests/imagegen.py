@@ -221,6 +221,22 @@ def pillow_jpeg(
     return out.getvalue()
 
 
+def pillow_png(width: int, height: int, *, mode: str = "RGB", seed: int = 0) -> bytes:
+    """A PNG encoded by Pillow/zlib in any of its PNG modes ("1", "L", "LA", "P", "RGB",
+    "RGBA", "I;16"), of the same kind of picture as `pillow_jpeg`, with a pHYs chunk
+    (dpi) and a tEXt chunk."""
+    from PIL import Image, PngImagePlugin  # noqa: PLC0415 - a test-only dependency
+
+    grey = Image.linear_gradient("L").rotate(90 * (seed % 4)).resize((width, height))
+    picture = Image.merge("RGB", (grey, grey.transpose(Image.Transpose.FLIP_LEFT_RIGHT), grey))
+    image = picture.convert("P", palette=Image.Palette.ADAPTIVE) if mode == "P" else picture.convert(mode)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "imagegen")
+    out = io.BytesIO()
+    image.save(out, "PNG", pnginfo=info, dpi=(300, 300))
+    return out.getvalue()
+
+
 def jpeg_segment(marker: int, body: bytes) -> bytes:
     """One marker segment: 0xFF, the marker, a 2-byte length counting itself, the body."""
     if len(body) > 65533:

@@ -49,6 +49,7 @@ from tests.imagegen import (
     mp4_file,
     pad_png_to,
     pillow_jpeg,
+    pillow_png,
     png_chunk,
     samsung_trailer,
     valid_exif_tiff,
@@ -455,6 +456,16 @@ def test_a_png_with_ancillary_chunks_is_accepted_wherever_they_are(chunk: str, w
     insert = _png_with_chunk_before_idat if where == "before-image-data" else insert_png_chunk
     data = insert(png, chunk.encode(), PNG_ANCILLARY[chunk])
     assert assert_agrees_with_pillow(data) == PhotoVerdict(True, None, PNG, 640, 480)
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "I;16"])
+def test_pngs_from_a_real_encoder_are_accepted_in_every_colour_type(mode: str) -> None:
+    # Given PNGs as Pillow writes them: bilevel, grey, grey+alpha, paletted, RGB(A), 16-bit
+    data = pillow_png(420, 310, mode=mode)
+    # Then each is accepted at its size, as Pillow decodes it; and refused when small
+    assert assert_agrees_with_pillow(data) == PhotoVerdict(True, None, PNG, 420, 310)
+    small = pillow_png(310, 299, mode=mode)
+    assert assert_agrees_with_pillow(small) == PhotoVerdict(False, "too-small", PNG, 310, 299)
 
 
 @pytest.mark.parametrize("trailer", ["one-byte", "zero-padding", "html", "random"])
