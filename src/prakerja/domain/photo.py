@@ -111,9 +111,10 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     """Walk the chunks: IHDR first (valid), PLTE when paletted, IDATs in one run, IEND.
 
     Every chunk's CRC is checked: a CRC error is a damaged file (libpng refuses one in a
-    critical chunk, Pillow in any chunk before the image data). Ancillary chunks (lower-case first letter: tEXt, iTXt, zTXt, eXIf, pHYs, iCCP,
-    private ones) are otherwise only framed, never interpreted. Bytes after IEND are
-    ignored, as decoders ignore them. Work is linear: each step consumes >= 12 bytes.
+    critical chunk, Pillow in any chunk before the image data). Ancillary chunks
+    (lower-case first letter: tEXt, iTXt, zTXt, eXIf, pHYs, iCCP, private ones) are
+    otherwise only framed, never interpreted. Bytes after IEND are ignored, as decoders
+    ignore them. Work is linear: each step consumes >= 12 bytes.
     """
     end = len(data)
     pos = len(_PNG_SIGNATURE)
