@@ -291,11 +291,11 @@ def _effective_throttles(settings: Settings, method_settings: list[dict[str, Any
             by_key[(path if path == "/*" else _decode_resource_path(path), str(entry.get("HttpMethod", "*")))] = entry
     for route in settings.routes:
         for candidate in ((route.path, route.method), (route.path, "*"), ("/*", route.method), ("/*", "*")):
-            entry = by_key.get(candidate)
-            if entry is not None:
+            found = by_key.get(candidate)
+            if found is not None:
                 settings.throttles[route.key] = Throttle(
-                    resolve.number(entry.get("ThrottlingRateLimit", -1), "ThrottlingRateLimit"),
-                    resolve.number(entry.get("ThrottlingBurstLimit", -1), "ThrottlingBurstLimit"),
+                    resolve.number(found.get("ThrottlingRateLimit", -1), "ThrottlingRateLimit"),
+                    resolve.number(found.get("ThrottlingBurstLimit", -1), "ThrottlingBurstLimit"),
                     f"{candidate[0]} {candidate[1]}",
                 )
                 break
@@ -311,6 +311,7 @@ class Options:
     ses_max_send_rate: float = 14.0
     email_wait_target_s: float = 300.0
     nik_wait_target_s: float = 3600.0
+    photo_wait_target_s: float = 3600.0
     open_batches: int = 1
     seat_shards: int = 32
     mix: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))
@@ -426,9 +427,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
     total_rps = sum(route_rps.values())
     low = opts.region in APIGW_LOW_REGIONS
     account_rps, account_burst = (APIGW_LOW_RPS, APIGW_LOW_BURST) if low else (APIGW_ACCOUNT_RPS, APIGW_ACCOUNT_BURST)
-    stage_ceiling = sum(
-        settings.throttles[k].rate for k in route_rps if k in settings.throttles and route_rps[k] > 0
-    )
+    stage_ceiling = sum(settings.throttles[k].rate for k in route_rps if k in settings.throttles and route_rps[k] > 0)
     want = round_up(max(total_rps * h, stage_ceiling), 1000)
     verdict = OK if account_rps >= total_rps else RAISE_QUOTA
     action = ""
@@ -458,9 +457,10 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
         rcu[f"route {route.key}"] = route_rps[route.key] * cost.rcu
 
     # ---- queues: email and NIK, with their backlogs ----
-    emails_demand = r * (opts.mix.get("POST /registrations", 1.0) + opts.mix.get(
-        "POST /registrations/{id}/email-verification/resend", 0.0
-    ))
+    emails_demand = r * (
+        opts.mix.get("POST /registrations", 1.0)
+        + opts.mix.get("POST /registrations/{id}/email-verification/resend", 0.0)
+    )
     email_needed = needed_rate(emails_demand, peak_s, opts.email_wait_target_s)
     email_worker = settings.workers.get("SendEmailFunction")
     email_ms = ms("SendEmailFunction")
@@ -478,6 +478,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
     photo_worker = settings.workers.get("InspectPhotoFunction")
     photo_ms = ms("InspectPhotoFunction")
     photo_conc = photo_worker.max_concurrency if photo_worker and photo_worker.max_concurrency else 0.0
+    photo_needed = needed_rate(photo_demand, peak_s, opts.photo_wait_target_s)
     photo_rate = min(photo_demand, photo_conc * 1000.0 / photo_ms)
 
     wcu["worker SendEmailFunction"] = min(emails_demand, email_rate) * SEND_EMAIL_COST.wcu
@@ -511,21 +512,21 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
         c = route_rps[route.key] * ms(route.function) / 1000.0
         prev = concurrency.get(route.function, (0.0, ""))[0]
         concurrency[route.function] = (prev + c, f"{_n(route_rps[route.key])} rps x {_n(ms(route.function))} ms")
-    for fn, c in concurrency.items():
-        steps_needed = max(0, math.ceil(c[0] / LAMBDA_SCALING_STEP) - 1)
+    for fn, (conc, how) in concurrency.items():
+        steps_needed = max(0, math.ceil(conc / LAMBDA_SCALING_STEP) - 1)
         ramp = steps_needed * LAMBDA_SCALING_PERIOD_S
         verdict = OK if ramp == 0 else CHANGE_TEMPLATE
         action = ""
         if verdict == CHANGE_TEMPLATE:
-            action = f"{fn}: provisioned concurrency on the live alias (reaching {_n(c[0])} takes {ramp} s)"
+            action = f"{fn}: provisioned concurrency on the live alias (reaching {_n(conc)} takes {ramp} s)"
             template_changes.append(action)
         rows.append(
             Row(
                 "Lambda",
                 f"{fn} concurrency",
-                c[0],
+                conc,
                 "concurrent",
-                f"unreserved ({c[1]})",
+                f"unreserved ({how})",
                 f"+{LAMBDA_SCALING_STEP:,} per {LAMBDA_SCALING_PERIOD_S} s per function",
                 verdict,
                 action,
@@ -535,7 +536,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
     worker_rows = (
         ("SendEmailFunction", email_worker, email_needed, email_ms, "emails/s"),
         ("CheckNikFunction", nik_worker, min(nik_needed, settings.registry_max_rps) or nik_needed, nik_ms, "checks/s"),
-        ("InspectPhotoFunction", photo_worker, photo_demand, photo_ms, "photos/s"),
+        ("InspectPhotoFunction", photo_worker, photo_needed, photo_ms, "photos/s"),
     )
     worker_total = 0.0
     for fn, worker, rate_wanted, per_ms, unit in worker_rows:
@@ -543,7 +544,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
             continue
         need = rate_wanted * per_ms / 1000.0
         cap = worker.max_concurrency
-        worker_total += cap if cap is not None else need
+        worker_total += max(cap, need) if cap is not None else need  # the plan: caps raised where needed
         verdict = OK if cap is None or cap >= need else CHANGE_TEMPLATE
         want_cap = max(2, math.ceil(need * h))
         action = ""
@@ -577,7 +578,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
             "account concurrency (all functions)",
             account_conc,
             "concurrent",
-            f"API sum + worker caps + ~{partitions} relay",
+            f"API sum + workers (sized) + ~{partitions} relay",
             f"{LAMBDA_ACCOUNT_CONCURRENCY:,}",
             verdict,
             action,
@@ -586,7 +587,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
     )
 
     # ---- DynamoDB: per route and worker, then the table, then shared keys ----
-    for name in wcu:
+    for name, units in wcu.items():
         cost = (
             costs.get(name.removeprefix("route "), UNKNOWN_ROUTE_COST)
             if name.startswith("route ")
@@ -596,14 +597,14 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
                 "worker InspectPhotoFunction": INSPECT_PHOTO_COST,
             }.get(name, Cost(2, 0, f"SEEN# marker per counted step (2) + FUNNEL update per {FUNNEL_CHUNK} (2)"))
         )
-        if wcu[name] == 0 and rcu.get(name, 0) == 0:
+        if units == 0 and rcu.get(name, 0) == 0:
             continue
         rows.append(
             Row(
                 "DynamoDB",
-                f"writes {name}",
-                wcu[name],
-                "WCU/s",
+                f"units {name}",
+                units,
+                f"WCU/s + {_n(rcu.get(name, 0.0))} RCU/s",
                 f"{_n(cost.wcu)} WCU + {_n(cost.rcu)} RCU per call",
                 "(table)",
                 OK,
@@ -621,18 +622,22 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
         actions = []
         verdict = OK
         want = round_up(demand * h, 1000)
-        if demand > table_max:
-            verdict = RAISE_QUOTA
+        if want > table_max:  # the peak, with headroom, needs more than one table may take by default
             quota_requests.append(
-                f"DynamoDB on-demand table-level {kind} throughput: {table_max:,} -> {round_up(max(want, demand), 1000):,}"
-                f" {unit}, then WarmThroughput to it"
+                f"DynamoDB on-demand table-level {kind} throughput: {table_max:,} -> {want:,} {unit} (per table)"
             )
             actions.append(f"table max {table_max:,} -> {want:,}")
+            if demand > table_max:
+                verdict = RAISE_QUOTA
         if available < demand:
             verdict = CHANGE_TEMPLATE if verdict == OK else verdict
-            change = f"RegistrationsTable WarmThroughput {kind} >= {min(want, max(table_max, want)):,} {unit}"
+            # Warm throughput above the table maximum waits for the quota increase.
+            warm_to = want if demand > table_max else min(want, table_max)
+            change = f"RegistrationsTable WarmThroughput {kind} >= {warm_to:,} {unit}"
             template_changes.append(change)
             actions.append(change)
+        elif want > table_max:
+            actions.append(f"after the increase: WarmThroughput {kind} {want:,}")
         configured = f"WarmThroughput {_n(warm)}" if warm is not None else f"none: a new table starts at {new:,}"
         rows.append(
             Row(
@@ -647,13 +652,15 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
                 {"warm": warm, "suggested_warm": want},
             )
         )
-    # Shared keys: every item several registrants write.
+    # Shared keys: every item several registrants write. The registry keys at the full RegistryMaxRps
+    # (what the workers reach once their concurrency is sized to it).
+    registry_calls = min(nik_demand, settings.registry_max_rps)
     list_rps = route_rps.get("GET /batches", 0.0)
     join_rps = route_rps.get("POST /registrations/{id}/batch", 0.0)
     shared: list[tuple[str, float, float, str]] = [
         ("FUNNEL (16 shards share one pk)", funnel_tx * 2, 0.0, "relay transactions x 2 WCU"),
-        ("BREAKER#registry", 0.0, nik_calls * 2, "2 consistent reads per registry call"),
-        ("RATE#registry#<second>", nik_calls, 0.0, "1 UpdateItem per registry call (RegistryMaxRps caps it)"),
+        ("BREAKER#registry", 0.0, registry_calls * 2, "2 consistent reads per registry call"),
+        ("RATE#registry#<second>", registry_calls, 0.0, "1 UpdateItem per registry call (RegistryMaxRps caps it)"),
         ("BATCHES (catalogue)", 0.0, list_rps * 0.5, "1 Query per GET /batches (join: cached)"),
         (
             "SEAT#<batch>#<k>",
@@ -792,8 +799,7 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
 
     assumptions[:0] = [
         f"peak: {opts.peak_per_minute:,.0f} registrations/min = {_n(r)}/s, sustained {_n(opts.peak_minutes)} min",
-        "mix (requests per registrant): "
-        + ", ".join(f"{k} {v:g}" for k, v in opts.mix.items() if k in route_rps),
+        "mix (requests per registrant): " + ", ".join(f"{k} {v:g}" for k, v in opts.mix.items() if k in route_rps),
         "p99 ms: " + ", ".join(f"{k} {v:g}" for k, v in opts.durations_ms.items()),
         f"headroom x{h:g} on suggested settings; items <= 1 KB written / 4 KB read; "
         f"{opts.open_batches} open batch(es) x {opts.seat_shards} seat shards",
@@ -883,11 +889,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--parameter", action="append", type=_parameter, default=[], help="template parameter override Name=Value"
     )
     p.add_argument("--headroom", type=_positive_float, default=1.5, help="factor on suggested settings (1.5)")
-    p.add_argument(
-        "--ses-max-send-rate", type=_positive_float, default=14.0, help="the account's SES MaxSendRate (14)"
-    )
+    p.add_argument("--ses-max-send-rate", type=_positive_float, default=14.0, help="the account's SES MaxSendRate (14)")
     p.add_argument("--email-wait-target-s", type=_positive_float, default=300.0, help="longest email wait (300)")
     p.add_argument("--nik-wait-target-s", type=_positive_float, default=3600.0, help="longest NIK check wait (3600)")
+    p.add_argument(
+        "--photo-wait-target-s", type=_positive_float, default=3600.0, help="longest photo inspection wait (3600)"
+    )
     p.add_argument("--open-batches", type=int, default=1, help="batches open at the peak (1)")
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(run=cmd_capacity)
@@ -912,6 +919,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         ses_max_send_rate=args.ses_max_send_rate,
         email_wait_target_s=args.email_wait_target_s,
         nik_wait_target_s=args.nik_wait_target_s,
+        photo_wait_target_s=args.photo_wait_target_s,
         open_batches=args.open_batches,
         seat_shards=MAX_SHARDS,
         mix=mix,
