@@ -457,9 +457,10 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
         rcu[f"route {route.key}"] = route_rps[route.key] * cost.rcu
 
     # ---- queues: email and NIK, with their backlogs ----
-    emails_demand = r * (
-        opts.mix.get("POST /registrations", 1.0)
-        + opts.mix.get("POST /registrations/{id}/email-verification/resend", 0.0)
+    # Emails: a code per registration and per resend (the NIK result notices leave at the registry's
+    # pace, far below these).
+    emails_demand = route_rps.get("POST /registrations", 0.0) + route_rps.get(
+        "POST /registrations/{id}/email-verification/resend", 0.0
     )
     email_needed = needed_rate(emails_demand, peak_s, opts.email_wait_target_s)
     email_worker = settings.workers.get("SendEmailFunction")
