@@ -233,7 +233,7 @@ def test_email_and_nik_backlogs_and_their_drain_times(template: Path) -> None:
     assert nik.demand == pytest.approx(33_000)  # (60 - 5) x 600
     assert nik.detail["drain_s"] == pytest.approx(6_600)  # 33,000 / 5
     assert nik.verdict == RAISE_QUOTA
-    assert "drains at 5/s in 110 min" == nik.configured
+    assert nik.configured == "drains at 5/s in 110 min"
 
     # A slower SES than the sender: the account quota is the bottleneck.
     slow = rows_by_resource(template, ses_max_send_rate=10)
