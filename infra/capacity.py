@@ -198,6 +198,7 @@ class Settings:
     workers: dict[str, Worker] = field(default_factory=dict)
     warm_wcu: float | None = None
     warm_rcu: float | None = None
+    warm_source: dict[str, str] = field(default_factory=dict)  # "write"/"read" -> what sets it
     billing_mode: str = "PROVISIONED"
     relay_batch_size: int = 100
     registry_max_rps: float = 0.0
@@ -248,10 +249,19 @@ def read_settings(template_path: Path, overrides: Mapping[str, str] | None = Non
         elif rtype == "AWS::DynamoDB::Table":
             settings.billing_mode = str(props.get("BillingMode", "PROVISIONED"))
             warm = props.get("WarmThroughput") or {}
-            if "WriteUnitsPerSecond" in warm:
-                settings.warm_wcu = resolve.number(warm["WriteUnitsPerSecond"], f"{lid} WarmThroughput")
-            if "ReadUnitsPerSecond" in warm:
-                settings.warm_rcu = resolve.number(warm["ReadUnitsPerSecond"], f"{lid} WarmThroughput")
+            for kind, prop in (("write", "WriteUnitsPerSecond"), ("read", "ReadUnitsPerSecond")):
+                value = warm.get(prop)
+                if value is None:
+                    continue
+                number = resolve.number(value, f"{lid} WarmThroughput")
+                if kind == "write":
+                    settings.warm_wcu = number
+                else:
+                    settings.warm_rcu = number
+                if isinstance(value, dict) and "Ref" in value:
+                    settings.warm_source[kind] = f"parameter {value['Ref']}"
+            settings.warm_source.setdefault("write", f"{lid} WarmThroughput write")
+            settings.warm_source.setdefault("read", f"{lid} WarmThroughput read")
         elif rtype == "AWS::Serverless::Function":
             _read_function(lid, props, resolve, settings)
     _effective_throttles(settings, method_settings, resolve)
@@ -634,11 +644,13 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
             verdict = CHANGE_TEMPLATE if verdict == OK else verdict
             # Warm throughput above the table maximum waits for the quota increase.
             warm_to = want if demand > table_max else min(want, table_max)
-            change = f"RegistrationsTable WarmThroughput {kind} >= {warm_to:,} {unit}"
+            where = settings.warm_source.get(kind, f"RegistrationsTable WarmThroughput {kind}")
+            change = f"{where} >= {warm_to:,} {unit}"
             template_changes.append(change)
             actions.append(change)
         elif want > table_max:
-            actions.append(f"after the increase: WarmThroughput {kind} {want:,}")
+            where = settings.warm_source.get(kind, f"WarmThroughput {kind}")
+            actions.append(f"after the increase: {where} {want:,}")
         configured = f"WarmThroughput {_n(warm)}" if warm is not None else f"none: a new table starts at {new:,}"
         rows.append(
             Row(
