@@ -485,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dredrive.add_argument("--max", type=_positive, default=None, help="move at most N (default: all)")
     dredrive.set_defaults(run=cmd_dlq_redrive)
+
+    from infra import capacity  # the capacity plan lives in its own module
+
+    capacity.add_parser(sub, common)
     return parser
 
 
