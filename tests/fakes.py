@@ -1,4 +1,5 @@
-"""In-memory fakes of the domain ports, with the same conditional semantics as the adapters."""
+"""In-memory fakes of the domain ports, with the same conditional semantics as the adapters
+(tests only: production wiring is prakerja.composition)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass, field
 
 from prakerja.domain import errors
 from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
-from prakerja.domain.ports import IdempotencyHit, Keys
+from prakerja.domain.nik_service import PendingNik
+from prakerja.domain.ports import IdempotencyHit, Keys, TransientConflict
+from prakerja.domain.resilience import BreakerState
 
 
 class FakeClock:
@@ -119,9 +122,7 @@ class FakeCipher:
 class InMemoryNikStore(InMemoryRegistrationStore):
     claims: dict[str, str] = field(default_factory=dict)
 
-    def submit_nik(self, registration_id, expected_seq, pending, job) -> None:  # type: ignore[no-untyped-def]
-        from prakerja.domain.ports import TransientConflict
-
+    def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         with self.lock:
             reg = self.regs[registration_id]
             owner = self.claims.get(pending.fingerprint)
@@ -136,12 +137,20 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg.nik_day, reg.nik_day_count = pending.day, pending.day_count
             self.outbox.append(job)
 
-    def record_nik_result(self, registration_id, seq, status, reason, release_fingerprint, job) -> bool:  # type: ignore[no-untyped-def]
+    def record_nik_result(
+        self,
+        registration_id: str,
+        seq: int,
+        status: str,
+        reason: str | None,
+        release_fingerprint: str | None,
+        job: OutboxJob,
+    ) -> bool:
         with self.lock:
             reg = self.regs[registration_id]
             if reg.nik_seq != seq or reg.nik_status != "PENDING":
                 return False
-            reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None
+            reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None  # type: ignore[assignment]
             if release_fingerprint and self.claims.get(release_fingerprint) == registration_id:
                 del self.claims[release_fingerprint]
             self.outbox.append(job)
@@ -152,3 +161,42 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg = self.regs[registration_id]
             if reg.nik_seq == seq and reg.nik_status == "PENDING":
                 reg.nik_reason = "UNAVAILABLE"
+
+
+class InMemoryBreakerStore:
+    """A `BreakerStore` with the conditional-save semantics of the DynamoDB one."""
+
+    def __init__(self, initial: BreakerState | None = None) -> None:
+        self._state = initial or BreakerState()
+        self._lock = threading.Lock()
+        self.saves = 0
+        self.conflicts = 0
+
+    def load(self) -> BreakerState:
+        with self._lock:
+            return self._state
+
+    def save(self, new: BreakerState, expected_version: int) -> bool:
+        with self._lock:
+            if self._state.version != expected_version:
+                self.conflicts += 1
+                return False
+            self._state = new
+            self.saves += 1
+            return True
+
+
+class InMemorySlotStore:
+    """A `SlotStore` with the semantics of the DynamoDB one."""
+
+    def __init__(self) -> None:
+        self.next: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
+        with self._lock:
+            index = max(self.next.get(second, 0), min_index)
+            if index >= cap:
+                return None
+            self.next[second] = index + 1
+            return index

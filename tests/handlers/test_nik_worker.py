@@ -37,9 +37,9 @@ def box(registry: RegistryStandIn) -> Iterator[Sandbox]:
 
 
 def verified_registration(box: Sandbox) -> tuple[str, str]:
-    from prakerja.adapters.dynamodb import reg_key
+    from prakerja.adapters.keys import reg_key
+    from prakerja.composition import keys
     from prakerja.domain.security import verification_code
-    from prakerja.runtime import keys
 
     person = {
         "email": "budi@example.com",
@@ -144,14 +144,15 @@ def test_given_a_failing_registry_then_the_check_is_retried_later_not_rejected(b
 
 
 def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(box, registry):
-    from prakerja.adapters.dynamodb import DynamoBreakerStore
+    from prakerja.adapters.breaker import DynamoBreakerStore
+    from prakerja.adapters.table import Table
     from prakerja.domain.resilience import BreakerMode, BreakerState
 
     rid, token = verified_registration(box)
     submit(rid, token)
     Pipeline(box).relay()
     now = dt.datetime.now(dt.UTC).timestamp()
-    DynamoBreakerStore(box.client("dynamodb"), box.env["TABLE_NAME"]).save(
+    DynamoBreakerStore(Table(box.client("dynamodb"), box.env["TABLE_NAME"])).save(
         BreakerState(mode=BreakerMode.OPEN, opened_at=now, version=1), 0
     )
     message = receive_one(box)
@@ -166,9 +167,10 @@ def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(bo
 
 
 def test_slot_store_hands_out_each_slot_once_and_skips_past_ones(box):
-    from prakerja.adapters.dynamodb import DynamoSlotStore
+    from prakerja.adapters.breaker import DynamoSlotStore
+    from prakerja.adapters.table import Table
 
-    store = DynamoSlotStore(box.client("dynamodb"), box.env["TABLE_NAME"])
+    store = DynamoSlotStore(Table(box.client("dynamodb"), box.env["TABLE_NAME"]))
     assert [store.take(100, 4) for _ in range(5)] == [0, 1, 2, 3, None]
     assert store.take(101, 4, min_index=2) == 2  # slots 0 and 1 of second 101 already started
     assert store.take(101, 4) == 3

@@ -155,11 +155,6 @@ class BatchStore(Protocol):
         `batch_id` if it has none and is eligible. Raises TransientConflict on contention."""
 
 
-class BatchExists(errors.Conflict):
-    slug = "batch-exists"
-    title = "A batch with this id already exists with other values"
-
-
 def missing_steps(reg: Registration) -> list[str]:
     missing = []
     if reg.nik_status != "VERIFIED":
@@ -186,12 +181,12 @@ class BatchService:
         self._max_conflicts = max_conflict_retries
 
     # -- list ---------------------------------------------------------------------------------
-    def list(self) -> list[dict[str, Any]]:
+    def list_batches(self) -> list[dict[str, Any]]:
         states = self._store.list_batches()
         return [s.view() for s in sorted(states, key=lambda s: s.batch.batch_id)]
 
     # -- join ----------------------------------------------------------------------------------
-    def join(self, registration_id: str, batch_id: str) -> JoinResult:
+    def join_batch(self, registration_id: str, batch_id: str) -> JoinResult:
         reg = self._store.get_registration(registration_id)
         if reg is None:
             raise errors.NotFound("No registration with this id.")
@@ -253,9 +248,9 @@ class BatchService:
         self._sleep(self._rng.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2 ** (conflicts - 1))))
 
     # -- create (operators) -------------------------------------------------------------------------
-    def create(self, batch_id: str, name: str, seats_total: int) -> CreateOutcome:
+    def create_batch(self, batch_id: str, name: str, seats_total: int) -> CreateOutcome:
         """Idempotent: the same id with the same name and seats is 'exists'; other values
-        raise BatchExists."""
+        raise errors.BatchExists."""
         name = " ".join(name.split())
         problems = []
         if not BATCH_ID_PATTERN.match(batch_id):
@@ -278,7 +273,7 @@ class BatchService:
             raise errors.ServiceUnavailable("The batch could not be created; please retry.")
         if existing.batch.name == name and existing.batch.seats_total == seats_total:
             return "exists"
-        raise BatchExists(
+        raise errors.BatchExists(
             f"Batch {batch_id} already exists with name {existing.batch.name!r} and "
             f"{existing.batch.seats_total} seats.",
             extra={"name": existing.batch.name, "seats_total": existing.batch.seats_total},
