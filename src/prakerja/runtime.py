@@ -25,7 +25,7 @@ def aws_client(service: str) -> Any:
                 read_timeout=5,
                 tcp_keepalive=True,
             )
-            _clients[service] = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+            _clients[service] = boto3.session.Session().client(service, config=config)
         return _clients[service]
 
 

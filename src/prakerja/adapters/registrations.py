@@ -170,7 +170,7 @@ class DynamoRegistrationStore:
         request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
         for _ in range(3):
             resp = self._table.client.batch_get_item(RequestItems=request)
-            found.extend(resp.get("Responses", {}).get(self._table.name, []))  # type: ignore[arg-type]
+            found.extend(resp.get("Responses", {}).get(self._table.name, []))
             request = dict(resp.get("UnprocessedKeys") or {})
             if not request:
                 break
@@ -194,11 +194,11 @@ class DynamoRegistrationStore:
         if not counted:
             self._table.client.put_item(
                 TableName=self._table.name,
-                Item={  # type: ignore[dict-item]
+                Item={
                     **login_key(throttle_key),
                     **to_item({"failures": 1, "window_start": now, "expires_at": now + window_s}),
                 },
             )
 
     def reset_login_failures(self, throttle_key: str) -> None:
-        self._table.client.delete_item(TableName=self._table.name, Key=login_key(throttle_key))  # type: ignore[arg-type]
+        self._table.client.delete_item(TableName=self._table.name, Key=login_key(throttle_key))

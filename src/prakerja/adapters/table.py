@@ -28,8 +28,8 @@ class Table:
         self.name = name
 
     def get(self, item_key: Item, *, consistent: bool = True) -> Item | None:
-        resp = self.client.get_item(TableName=self.name, Key=item_key, ConsistentRead=consistent)  # type: ignore[arg-type]
-        item: Item | None = resp.get("Item")  # type: ignore[assignment]
+        resp = self.client.get_item(TableName=self.name, Key=item_key, ConsistentRead=consistent)
+        item: Item | None = resp.get("Item")
         return item
 
     def update_if(
@@ -60,7 +60,7 @@ class Table:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         if return_new:
-            attributes: Item = resp.get("Attributes", {})  # type: ignore[assignment]
+            attributes: Item = resp.get("Attributes", {})
             return attributes
         return True
 

@@ -132,7 +132,7 @@ class ApiFunction:
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return self._dispatch(event).to_proxy()
 
-        return handler
+        return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
     # -- request helpers (for the request being handled) -----------------------------------------
     @staticmethod
