@@ -13,6 +13,7 @@ import pytest
 
 from infra.registry.server import RegistryStandIn, load_fixture
 from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
+from tests.conftest import sqs_event, sqs_record
 from tests.handlers.pipeline import Pipeline, body
 
 PERSON = {"nik": "3273052107900001", "full_name": "Budi Santoso", "birth_date": "1990-07-21", "gender": "M"}
@@ -96,19 +97,9 @@ def receive_one(box: Sandbox) -> dict:  # type: ignore[type-arg]
 
 
 def run_worker(message: dict) -> dict:  # type: ignore[type-arg]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:nik",
-            }
-        ]
-    }
+    event = sqs_event(
+        sqs_record(message["Body"], message_id=message["MessageId"], receipt_handle=message["ReceiptHandle"])
+    )
     return load_handler("check_nik")(event, FakeContext())  # type: ignore[no-any-return]
 
 

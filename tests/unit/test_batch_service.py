@@ -15,8 +15,7 @@ from prakerja.domain.batch import (
     allotments,
     shard_count,
 )
-from tests.fakes import FakeClock
-from tests.fakes_batch import InMemoryBatchStore, eligible
+from tests.fakes import FakeClock, InMemoryBatchStore, eligible
 
 RID = "a" * 32
 OTHER = "b" * 32
