@@ -221,7 +221,9 @@ def cmd_batch_create(target: Target, args: argparse.Namespace) -> int:
 
 
 def cmd_batch_list(target: Target, args: argparse.Namespace) -> int:
-    batches = _batch_service(target).list_batches()
+    from prakerja.http.views import batch_body
+
+    batches = [batch_body(b) for b in _batch_service(target).list_batches()]
     if args.json:
         _json({"batches": batches})
         return 0

@@ -1,8 +1,8 @@
-"""Batches with exact seats: list, join, create.
+"""Batches with exact seats: list_batches, join_batch, create_batch.
 
-Storage model (docs/ARCHITECTURE.md): a catalogue item per batch (`BATCHES` / `BATCH#<id>`)
-and `shards` seat items (`SEAT#<id>#<k>` / `SEAT`), each with an allotment `allot` and a
-counter `taken`; the allotments add up to `seats_total` exactly (see `allotments`).
+Model: a catalogue entry per batch and `shards` seat counters (BatchStore; the DynamoDB items
+are in prakerja.adapters.batches), each with an allotment `allot` and a counter `taken`; the
+allotments add up to `seats_total` exactly (see `allotments`).
 
 Why the seats are exact, under any concurrency
 ----------------------------------------------
@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
@@ -116,14 +116,6 @@ class BatchState:
     def seats_left(self) -> int:
         return sum(s.seats_left for s in self.shards)
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch.batch_id,
-            "name": self.batch.name,
-            "seats_total": self.batch.seats_total,
-            "seats_left": self.seats_left,
-        }
-
 
 class SeatOutcome(enum.Enum):
     JOINED = "joined"
@@ -181,9 +173,8 @@ class BatchService:
         self._max_conflicts = max_conflict_retries
 
     # -- list ---------------------------------------------------------------------------------
-    def list_batches(self) -> list[dict[str, Any]]:
-        states = self._store.list_batches()
-        return [s.view() for s in sorted(states, key=lambda s: s.batch.batch_id)]
+    def list_batches(self) -> list[BatchState]:
+        return sorted(self._store.list_batches(), key=lambda s: s.batch.batch_id)
 
     # -- join ----------------------------------------------------------------------------------
     def join_batch(self, registration_id: str, batch_id: str) -> JoinResult:

@@ -49,10 +49,6 @@ class RegistryVerdict(StrEnum):
     NOT_FOUND = "NOT_FOUND"
 
 
-# The answer type of `Registry.check`: the verdict itself (a closed set of three values).
-RegistryResult = RegistryVerdict
-
-
 @dataclass(frozen=True)
 class RegistryAnswer:
     """A verdict with detail: for MISMATCH, which fields did not match (may be empty)."""

@@ -46,14 +46,6 @@ STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
 _FALLBACK = (400, "Request failed")
 
 
-def status_of(err: DomainError) -> int:
-    return STATUS_AND_TITLE.get(err.slug, _FALLBACK)[0]
-
-
-def title_of(err: DomainError) -> str:
-    return STATUS_AND_TITLE.get(err.slug, _FALLBACK)[1]
-
-
 def problem_body(
     slug: str, status: int, title: str, detail: str, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:

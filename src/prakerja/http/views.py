@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prakerja.domain import security
+from prakerja.domain.batch import BatchState
 from prakerja.domain.models import Registration, iso_utc
 from prakerja.domain.registration import Session
 
@@ -31,4 +32,13 @@ def registration_body(reg: Registration) -> dict[str, Any]:
         "photo_reason": reg.photo_reason,
         "batch_id": reg.batch_id,
         "created_at": iso_utc(reg.created_at),
+    }
+
+
+def batch_body(state: BatchState) -> dict[str, Any]:
+    return {
+        "batch_id": state.batch.batch_id,
+        "name": state.batch.name,
+        "seats_total": state.batch.seats_total,
+        "seats_left": state.seats_left,
     }
