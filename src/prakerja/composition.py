@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
     from prakerja.adapters.funnel import DynamoFunnelStore
+    from prakerja.adapters.kms import KmsNikCipher
     from prakerja.adapters.queue import SqsQueue
     from prakerja.adapters.table import Table
     from prakerja.domain.batch import BatchService
     from prakerja.domain.nik_service import NikCheckService, NikVerificationService
     from prakerja.domain.photo_service import PhotoService
-    from prakerja.domain.ports import Keys
+    from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
     from prakerja.workers import Log
     from prakerja.workers.inspect_photo import InspectPhotoWorker
@@ -61,7 +62,7 @@ def _queue(setting: str) -> SqsQueue:
     return SqsQueue(aws_client("sqs"), get_settings().require(setting))
 
 
-def _clock() -> Any:
+def _clock() -> Clock:
     from prakerja.domain.ports import SystemClock
 
     return SystemClock()
@@ -84,7 +85,7 @@ def registration_service() -> RegistrationService:
 
 
 @cache
-def nik_cipher() -> Any:
+def nik_cipher() -> KmsNikCipher:
     from prakerja.adapters.kms import KmsNikCipher
 
     return KmsNikCipher(aws_client("kms"), get_settings().require("nik_kms_key_id"))
