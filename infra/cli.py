@@ -200,17 +200,15 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], right: S
 
 # -- batch ------------------------------------------------------------------------------------------------
 def _batch_service(target: Target) -> Any:
-    from prakerja.adapters.batches import DynamoBatchStore
-    from prakerja.domain.batch import BatchService
-    from prakerja.domain.ports import SystemClock
+    from prakerja import composition
 
-    return BatchService(DynamoBatchStore(target.client("dynamodb"), target.table_name()), SystemClock())
+    return composition.batch_service_of(target.client("dynamodb"), target.table_name())
 
 
 def cmd_batch_create(target: Target, args: argparse.Namespace) -> int:
     from prakerja.domain.batch import allotments, shard_count
 
-    outcome = _batch_service(target).create(args.id, args.name, args.seats)
+    outcome = _batch_service(target).create_batch(args.id, args.name, args.seats)
     if outcome == "created":
         shards = shard_count(args.seats)
         _out(
@@ -223,7 +221,9 @@ def cmd_batch_create(target: Target, args: argparse.Namespace) -> int:
 
 
 def cmd_batch_list(target: Target, args: argparse.Namespace) -> int:
-    batches = _batch_service(target).list()
+    from prakerja.http.views import batch_body
+
+    batches = [batch_body(b) for b in _batch_service(target).list_batches()]
     if args.json:
         _json({"batches": batches})
         return 0
@@ -237,10 +237,10 @@ def cmd_batch_list(target: Target, args: argparse.Namespace) -> int:
 
 # -- funnel -------------------------------------------------------------------------------------------------
 def cmd_funnel(target: Target, args: argparse.Namespace) -> int:
-    from prakerja.adapters.dynamodb import DynamoFunnelStore
+    from prakerja import composition
     from prakerja.domain.funnel import funnel_table
 
-    counts = DynamoFunnelStore(target.client("dynamodb"), target.table_name()).totals()
+    counts = composition.funnel_store_of(target.client("dynamodb"), target.table_name()).totals()
     rows = funnel_table(counts)
     if args.json:
         _json(
@@ -501,7 +501,7 @@ def _explain(exc: BaseException, target: Target | None) -> str | None:
     if isinstance(exc, CliError):
         return str(exc)
     if isinstance(exc, DomainError):
-        return exc.detail
+        return exc.detail or exc.slug
     if isinstance(exc, bx.ConnectionError | bx.HTTPClientError):
         if target is not None and target.local:
             return f"cannot reach {target.describe()}: is `make dev` running?"

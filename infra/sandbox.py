@@ -70,15 +70,9 @@ def _create(env: dict[str, str]) -> None:
 
 
 def reset_caches() -> None:
-    from prakerja import batch_services, runtime, services
-    from prakerja.config import get_settings
+    from prakerja import composition
 
-    get_settings.cache_clear()
-    runtime.reset_for_tests()
-    for module in (services, batch_services):
-        for value in vars(module).values():
-            if callable(getattr(value, "cache_clear", None)):
-                value.cache_clear()
+    composition.reset()
 
 
 @contextmanager

@@ -1,14 +1,20 @@
-"""In-memory fakes of the domain ports, with the same conditional semantics as the adapters."""
+"""In-memory fakes of the domain ports, with the same conditional semantics as the adapters
+(tests only: production wiring is prakerja.composition)."""
 
 from __future__ import annotations
 
 import copy
+import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prakerja.domain import errors
+from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard
 from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
-from prakerja.domain.ports import IdempotencyHit, Keys
+from prakerja.domain.nik_service import PendingNik
+from prakerja.domain.ports import IdempotencyHit, Keys, TransientConflict
+from prakerja.domain.resilience import BreakerState
 
 
 class FakeClock:
@@ -119,9 +125,7 @@ class FakeCipher:
 class InMemoryNikStore(InMemoryRegistrationStore):
     claims: dict[str, str] = field(default_factory=dict)
 
-    def submit_nik(self, registration_id, expected_seq, pending, job) -> None:  # type: ignore[no-untyped-def]
-        from prakerja.domain.ports import TransientConflict
-
+    def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         with self.lock:
             reg = self.regs[registration_id]
             owner = self.claims.get(pending.fingerprint)
@@ -136,12 +140,20 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg.nik_day, reg.nik_day_count = pending.day, pending.day_count
             self.outbox.append(job)
 
-    def record_nik_result(self, registration_id, seq, status, reason, release_fingerprint, job) -> bool:  # type: ignore[no-untyped-def]
+    def record_nik_result(
+        self,
+        registration_id: str,
+        seq: int,
+        status: str,
+        reason: str | None,
+        release_fingerprint: str | None,
+        job: OutboxJob,
+    ) -> bool:
         with self.lock:
             reg = self.regs[registration_id]
             if reg.nik_seq != seq or reg.nik_status != "PENDING":
                 return False
-            reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None
+            reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None  # type: ignore[assignment]
             if release_fingerprint and self.claims.get(release_fingerprint) == registration_id:
                 del self.claims[release_fingerprint]
             self.outbox.append(job)
@@ -152,3 +164,173 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg = self.regs[registration_id]
             if reg.nik_seq == seq and reg.nik_status == "PENDING":
                 reg.nik_reason = "UNAVAILABLE"
+
+
+class InMemoryBreakerStore:
+    """A `BreakerStore` with the conditional-save semantics of the DynamoDB one."""
+
+    def __init__(self, initial: BreakerState | None = None) -> None:
+        self._state = initial or BreakerState()
+        self._lock = threading.Lock()
+        self.saves = 0
+        self.conflicts = 0
+
+    def load(self) -> BreakerState:
+        with self._lock:
+            return self._state
+
+    def save(self, new: BreakerState, expected_version: int) -> bool:
+        with self._lock:
+            if self._state.version != expected_version:
+                self.conflicts += 1
+                return False
+            self._state = new
+            self.saves += 1
+            return True
+
+
+class InMemorySlotStore:
+    """A `SlotStore` with the semantics of the DynamoDB one."""
+
+    def __init__(self) -> None:
+        self.next: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
+        with self._lock:
+            index = max(self.next.get(second, 0), min_index)
+            if index >= cap:
+                return None
+            self.next[second] = index + 1
+            return index
+
+
+# -- batches --------------------------------------------------------------------------------
+
+
+def eligible(registration_id: str, **changes: object) -> Registration:
+    reg = Registration(
+        registration_id=registration_id,
+        email=f"{registration_id}@example.com",
+        password_hash="x",
+        full_name="Budi",
+        phone="+6281234567890",
+        created_at=0,
+        email_verified=True,
+        nik_status="VERIFIED",
+        photo_status="ACCEPTED",
+    )
+    for name, value in changes.items():
+        setattr(reg, name, value)
+    return reg
+
+
+@dataclass
+class InMemoryBatchStore:
+    regs: dict[str, Registration] = field(default_factory=dict)
+    batches: dict[str, Batch] = field(default_factory=dict)
+    # (batch_id, shard) -> [allot, taken]
+    seats: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    joined_at: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # Share of seat transactions that fail with a transaction conflict (before any effect).
+    conflict_rate: float = 0.0
+    # Reads of the shards show nothing taken (a maximally stale eventually consistent read).
+    stale_reads: bool = False
+    # Called at the start of each seat transaction (to simulate a concurrent change).
+    before_take: Callable[[str, int], None] | None = None
+    take_calls: int = 0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def add(self, reg: Registration) -> None:
+        self.regs[reg.registration_id] = copy.deepcopy(reg)
+
+    def get_registration(self, registration_id: str) -> Registration | None:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            return copy.deepcopy(reg) if reg else None
+
+    def _state(self, batch: Batch) -> BatchState:
+        shards = []
+        for k in range(batch.shards):
+            allot, taken = self.seats[(batch.batch_id, k)]
+            shards.append(SeatShard(k, allot, 0 if self.stale_reads else taken))
+        return BatchState(batch, tuple(shards))
+
+    def get_batch(self, batch_id: str) -> BatchState | None:
+        with self.lock:
+            batch = self.batches.get(batch_id)
+            return self._state(batch) if batch else None
+
+    def list_batches(self) -> list[BatchState]:
+        with self.lock:
+            return [self._state(b) for b in self.batches.values()]
+
+    def create_batch(self, batch: Batch, allot: list[int]) -> bool:
+        with self.lock:
+            if batch.batch_id in self.batches:
+                return False
+            self.batches[batch.batch_id] = batch
+            for k, n in enumerate(allot):
+                self.seats[(batch.batch_id, k)] = [n, 0]
+            return True
+
+    def take_seat(self, registration_id: str, batch_id: str, shard: int, joined_at: int) -> SeatOutcome:
+        if self.before_take is not None:
+            self.before_take(registration_id, shard)
+        with self.lock:
+            self.take_calls += 1
+            if self.conflict_rate and self.rng.random() < self.conflict_rate:
+                raise TransientConflict()
+            reg = self.regs.get(registration_id)
+            seat = self.seats.get((batch_id, shard))
+            reg_ok = (
+                reg is not None
+                and reg.batch_id is None
+                and reg.nik_status == "VERIFIED"
+                and reg.photo_status == "ACCEPTED"
+            )
+            if not reg_ok:
+                return SeatOutcome.REGISTRATION_REFUSED
+            if seat is None or not seat[1] < seat[0]:
+                return SeatOutcome.SHARD_FULL
+            seat[1] += 1
+            assert reg is not None
+            reg.batch_id = batch_id
+            self.joined_at[registration_id] = joined_at
+            return SeatOutcome.JOINED
+
+    def taken(self, batch_id: str) -> int:
+        return sum(t for (b, _), (_, t) in self.seats.items() if b == batch_id)
+
+
+# -- workers' outside world ---------------------------------------------------------------------
+@dataclass
+class RecordingQueue:
+    """A work queue that records what was sent and every visibility change; `fail` lists the
+    body indexes a send_batch call reports as failed."""
+
+    sent: list[tuple[str, int]] = field(default_factory=list)
+    visibility: list[tuple[str, int]] = field(default_factory=list)
+    fail: set[int] = field(default_factory=set)
+
+    def send(self, body: str, delay_s: int = 0) -> None:
+        self.sent.append((body, delay_s))
+
+    def send_batch(self, bodies: list[str], delay_s: int = 0) -> list[int]:
+        failed = sorted(i for i in self.fail if i < len(bodies))
+        self.sent.extend((b, delay_s) for i, b in enumerate(bodies) if i not in self.fail)
+        return failed
+
+    def change_visibility(self, receipt_handle: str, timeout_s: int) -> None:
+        self.visibility.append((receipt_handle, timeout_s))
+
+
+@dataclass
+class Counts:
+    """Collects the metrics a worker emits (name -> total)."""
+
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, name: str, value: int) -> None:
+        self.totals[name] = self.totals.get(name, 0) + value

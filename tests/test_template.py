@@ -132,12 +132,12 @@ ALLOWED_ENV = {
 FUNNEL_METRICS = {
     "Registered": "register",
     "EmailVerified": "verify_email",
-    "NikSubmitted": "verify_nik",
+    "NikVerificationRequested": "verify_nik",
     "NikVerified": "check_nik",
     "NikRejected": "check_nik",
     "PhotoAccepted": "inspect_photo",
     "PhotoRejected": "inspect_photo",
-    "Joined": "join_batch",
+    "BatchJoined": "join_batch",
 }
 
 REQUIRED_OUTPUTS = {

@@ -1,12 +1,12 @@
 """GET /health — liveness of the API (no dependencies called)."""
 
-from prakerja.http.api import ApiFunction, json_response
+from prakerja.http.api import ApiFunction, Response, json_response
 
 fn = ApiFunction("health")
 
 
 @fn.route("GET", "/health")
-def health():  # type: ignore[no-untyped-def]
+def health() -> Response:
     return json_response(200, {"status": "ok"})
 
 

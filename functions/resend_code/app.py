@@ -2,17 +2,17 @@
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from prakerja.http.api import ApiFunction, json_response, require_registration_id
-from prakerja.services import registration_service
+from prakerja import composition
+from prakerja.http.api import ApiFunction, Response, json_response, require_registration_id
 
 fn = ApiFunction("resend_code")
 metrics = fn.metrics
 
 
 @fn.route("POST", "/registrations/{id}/email-verification/resend")
-def resend_code(registration_id: str):  # type: ignore[no-untyped-def]
+def resend_code(registration_id: str) -> Response:
     require_registration_id(registration_id)
-    registration_service().resend_code(registration_id)
+    composition.registration_service().resend_code(registration_id)
     metrics.add_metric(name="CodeResent", unit=MetricUnit.Count, value=1)
     return json_response(202, {})
 

@@ -57,9 +57,9 @@ def person() -> dict[str, str]:
 def main() -> int:  # noqa: PLR0915 - a linear script
     rows: list[tuple[str, int, list[str], int]] = []
     with sandbox() as box:
-        from prakerja.adapters.dynamodb import reg_key
+        from prakerja.adapters.keys import reg_key
+        from prakerja.composition import keys
         from prakerja.domain.security import verification_code
-        from prakerja.runtime import keys
 
         ddb = box.client("dynamodb")
         ctx = FakeContext()
@@ -187,9 +187,9 @@ def main() -> int:  # noqa: PLR0915 - a linear script
 
         route("POST /registrations/{id}/photo", "upload_photo", photo_event)
 
-        from prakerja.batch_services import batch_service
+        from prakerja.composition import batch_service
 
-        batch_service().create("bench-batch", "Bench batch", 100_000)
+        batch_service().create_batch("bench-batch", "Bench batch", 100_000)
         route("GET /batches", "list_batches", lambda: api_event("GET", "/batches", "/batches"))
 
         def join_event() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from infra.sandbox import FakeContext, Sandbox, load_handler
+from tests.conftest import sqs_event, sqs_record
 
 
 class Pipeline:
@@ -40,25 +41,18 @@ class Pipeline:
             )
             if not msgs:
                 return handled
-            event = {
-                "Records": [
-                    {
-                        "messageId": m["MessageId"],
-                        "receiptHandle": m["ReceiptHandle"],
-                        "body": m["Body"],
-                        "attributes": {
-                            "ApproximateReceiveCount": m["Attributes"].get("ApproximateReceiveCount", "1"),
-                            "SentTimestamp": m["Attributes"].get("SentTimestamp", "0"),
-                        },
-                        "messageAttributes": {},
-                        "md5OfBody": m.get("MD5OfBody", ""),
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:q",
-                        "awsRegion": "ap-southeast-3",
-                    }
+            event = sqs_event(
+                *(
+                    sqs_record(
+                        m["Body"],
+                        message_id=m["MessageId"],
+                        receipt_handle=m["ReceiptHandle"],
+                        receive_count=int(m["Attributes"].get("ApproximateReceiveCount", "1")),
+                        sent_timestamp=m["Attributes"].get("SentTimestamp", "0"),
+                    )
                     for m in msgs
-                ]
-            }
+                )
+            )
             result = load_handler(function)(event, FakeContext())
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             for m in msgs:

@@ -17,11 +17,11 @@ import pytest
 from moto import mock_aws
 
 from infra.sandbox import api_event
-from prakerja import runtime
-from prakerja.adapters.batches import DynamoBatchStore, seat_key
-from prakerja.adapters.dynamodb import reg_key, registration_to_item
-from prakerja.batch_services import batch_service
-from prakerja.config import get_settings
+from prakerja import composition
+from prakerja.adapters.batches import DynamoBatchStore
+from prakerja.adapters.keys import reg_key, seat_key
+from prakerja.adapters.registrations import registration_to_item
+from prakerja.adapters.table import Table
 from prakerja.domain import security
 from prakerja.domain.batch import BatchService, SeatOutcome
 from prakerja.domain.models import Registration
@@ -92,13 +92,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             Name="prakerja-test-secret", SecretString="m" * 48
         )
         monkeypatch.setenv("APP_SECRET_ARN", secret["ARN"])
-        runtime.reset_for_tests()
-        get_settings.cache_clear()
-        batch_service.cache_clear()
+        composition.reset()
         yield ddb
-        runtime.reset_for_tests()
-        get_settings.cache_clear()
-        batch_service.cache_clear()
+        composition.reset()
 
 
 def seed(ddb: Any, registration_id: str, **changes: Any) -> None:
@@ -119,11 +115,14 @@ def seed(ddb: Any, registration_id: str, **changes: Any) -> None:
 
 
 def create_batch(ddb: Any, batch_id: str, seats: int, name: str = "Gelombang") -> None:
-    assert BatchService(DynamoBatchStore(ddb, TABLE), SystemClock()).create(batch_id, name, seats) == "created"
+    assert (
+        BatchService(DynamoBatchStore(Table(ddb, TABLE)), SystemClock()).create_batch(batch_id, name, seats)
+        == "created"
+    )
 
 
 def token_for(registration_id: str) -> str:
-    return security.issue_token(runtime.keys().token, registration_id, now=int(time.time()), ttl_s=600)
+    return security.issue_token(composition.keys().token, registration_id, now=int(time.time()), ttl_s=600)
 
 
 def join(registration_id: str, body: Any, token: str | None) -> dict[str, Any]:
@@ -195,14 +194,14 @@ def test_join_then_again_is_a_no_op(aws, joined_metrics):
     resp = join(RID, {"batch_id": "b1"}, token_for(RID))
     assert resp["statusCode"] == 200, resp
     assert json.loads(resp["body"]) == {"batch_id": "b1", "status": "JOINED"}
-    assert joined_metrics == ["Joined"]
+    assert joined_metrics == ["BatchJoined"]
     item = aws.get_item(TableName=TABLE, Key=reg_key(RID))["Item"]
     assert item["batch_id"] == {"S": "b1"} and "joined_at" in item
     assert json.loads(list_batches()["body"])["batches"][0]["seats_left"] == 119
 
     again = join(RID, {"batch_id": "b1"}, token_for(RID))
     assert again["statusCode"] == 200 and json.loads(again["body"]) == {"batch_id": "b1", "status": "JOINED"}
-    assert joined_metrics == ["Joined"]  # not again for the no-op
+    assert joined_metrics == ["BatchJoined"]  # not again for the no-op
     assert json.loads(list_batches()["body"])["batches"][0]["seats_left"] == 119
 
 
@@ -223,7 +222,7 @@ def test_the_seat_transaction_reports_which_condition_failed(aws):
     seed(aws, OTHER, batch_id="elsewhere")
     create_batch(aws, "two", 60)  # 2 shards of 30
     aws.update_item(TableName=TABLE, Key=seat_key("two", 0), UpdateExpression="SET taken = allot")
-    store = DynamoBatchStore(aws, TABLE)
+    store = DynamoBatchStore(Table(aws, TABLE))
     assert store.take_seat(RID, "two", 0, 1) is SeatOutcome.SHARD_FULL
     assert store.take_seat(OTHER, "two", 1, 1) is SeatOutcome.REGISTRATION_REFUSED
     assert store.take_seat(OTHER, "two", 0, 1) is SeatOutcome.REGISTRATION_REFUSED  # both failed
@@ -233,13 +232,13 @@ def test_the_seat_transaction_reports_which_condition_failed(aws):
     assert aws.get_item(TableName=TABLE, Key=seat_key("two", 1))["Item"]["taken"] == {"N": "1"}
     # the service skips the full shard it read and joins through the other one
     seed(aws, "8" * 32)
-    assert BatchService(store, SystemClock()).join("8" * 32, "two").attempts == 1
+    assert BatchService(store, SystemClock()).join_batch("8" * 32, "two").attempts == 1
 
 
 def test_create_writes_exact_shards_and_list_reads_more_than_100_of_them(aws):
     for i in range(4):
         create_batch(aws, f"big{i}", 5_000 + i)  # 32 shards each: 128 shard items
-    store = DynamoBatchStore(aws, TABLE)
+    store = DynamoBatchStore(Table(aws, TABLE))
     state = store.get_batch("big3")
     assert state is not None and len(state.shards) == 32 and sum(s.allot for s in state.shards) == 5_003
     assert [b["seats_left"] for b in json.loads(list_batches()["body"])["batches"]] == [5_000, 5_001, 5_002, 5_003]

@@ -13,6 +13,7 @@ import pytest
 
 from infra.registry.server import RegistryStandIn, load_fixture
 from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
+from tests.conftest import sqs_event, sqs_record
 from tests.handlers.pipeline import Pipeline, body
 
 PERSON = {"nik": "3273052107900001", "full_name": "Budi Santoso", "birth_date": "1990-07-21", "gender": "M"}
@@ -37,9 +38,9 @@ def box(registry: RegistryStandIn) -> Iterator[Sandbox]:
 
 
 def verified_registration(box: Sandbox) -> tuple[str, str]:
-    from prakerja.adapters.dynamodb import reg_key
+    from prakerja.adapters.keys import reg_key
+    from prakerja.composition import keys
     from prakerja.domain.security import verification_code
-    from prakerja.runtime import keys
 
     person = {
         "email": "budi@example.com",
@@ -96,19 +97,9 @@ def receive_one(box: Sandbox) -> dict:  # type: ignore[type-arg]
 
 
 def run_worker(message: dict) -> dict:  # type: ignore[type-arg]
-    event = {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:ap-southeast-3:123456789012:nik",
-            }
-        ]
-    }
+    event = sqs_event(
+        sqs_record(message["Body"], message_id=message["MessageId"], receipt_handle=message["ReceiptHandle"])
+    )
     return load_handler("check_nik")(event, FakeContext())  # type: ignore[no-any-return]
 
 
@@ -144,14 +135,15 @@ def test_given_a_failing_registry_then_the_check_is_retried_later_not_rejected(b
 
 
 def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(box, registry):
-    from prakerja.adapters.dynamodb import DynamoBreakerStore
+    from prakerja.adapters.breaker import DynamoBreakerStore
+    from prakerja.adapters.table import Table
     from prakerja.domain.resilience import BreakerMode, BreakerState
 
     rid, token = verified_registration(box)
     submit(rid, token)
     Pipeline(box).relay()
     now = dt.datetime.now(dt.UTC).timestamp()
-    DynamoBreakerStore(box.client("dynamodb"), box.env["TABLE_NAME"]).save(
+    DynamoBreakerStore(Table(box.client("dynamodb"), box.env["TABLE_NAME"])).save(
         BreakerState(mode=BreakerMode.OPEN, opened_at=now, version=1), 0
     )
     message = receive_one(box)
@@ -166,9 +158,10 @@ def test_given_an_open_breaker_then_the_check_waits_without_spending_attempts(bo
 
 
 def test_slot_store_hands_out_each_slot_once_and_skips_past_ones(box):
-    from prakerja.adapters.dynamodb import DynamoSlotStore
+    from prakerja.adapters.breaker import DynamoSlotStore
+    from prakerja.adapters.table import Table
 
-    store = DynamoSlotStore(box.client("dynamodb"), box.env["TABLE_NAME"])
+    store = DynamoSlotStore(Table(box.client("dynamodb"), box.env["TABLE_NAME"]))
     assert [store.take(100, 4) for _ in range(5)] == [0, 1, 2, 3, None]
     assert store.take(101, 4, min_index=2) == 2  # slots 0 and 1 of second 101 already started
     assert store.take(101, 4) == 3

@@ -57,16 +57,16 @@ def test_given_a_relayed_batch_when_it_is_delivered_again_then_funnel_counts_onc
     batch = pipe.stream_batch()
     assert pipe.relay(batch) == {"batchItemFailures": []}
     assert pipe.relay(batch) == {"batchItemFailures": []}  # redelivery (e.g. after a timeout)
-    from prakerja.adapters.dynamodb import DynamoFunnelStore
+    from prakerja.composition import funnel_store_of
 
-    totals = DynamoFunnelStore(box.client("dynamodb"), box.env["TABLE_NAME"]).totals()
+    totals = funnel_store_of(box.client("dynamodb"), box.env["TABLE_NAME"]).totals()
     assert totals["registered"] == 2
 
 
 def test_given_a_stale_code_email_when_a_new_code_was_sent_then_only_the_new_one_is_mailed(box):
     email = f"c-{uuid.uuid4().hex[:6]}@example.com"
     rid = body(register(email))["registration_id"]
-    from prakerja.adapters.dynamodb import reg_key
+    from prakerja.adapters.keys import reg_key
 
     box.client("dynamodb").update_item(
         TableName=box.env["TABLE_NAME"],

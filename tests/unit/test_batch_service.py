@@ -11,13 +11,12 @@ from prakerja.domain import errors
 from prakerja.domain.batch import (
     MAX_SHARDS,
     Batch,
-    BatchExists,
     BatchService,
     allotments,
     shard_count,
 )
-from tests.fakes import FakeClock
-from tests.fakes_batch import InMemoryBatchStore, eligible
+from prakerja.http.views import batch_body
+from tests.fakes import FakeClock, InMemoryBatchStore, eligible
 
 RID = "a" * 32
 OTHER = "b" * 32
@@ -74,15 +73,15 @@ def test_allotments_spread_the_remainder():
 
 # -- create ------------------------------------------------------------------------------------------
 def test_create_is_idempotent_and_refuses_other_values(service, store):
-    assert service.create("B-2026.01", "Gelombang 1", 120) == "created"
-    assert service.create("B-2026.01", "  Gelombang   1 ", 120) == "exists"
+    assert service.create_batch("B-2026.01", "Gelombang 1", 120) == "created"
+    assert service.create_batch("B-2026.01", "  Gelombang   1 ", 120) == "exists"
     assert store.batches["B-2026.01"].shards == 3
     assert sum(store.seats[("B-2026.01", k)][0] for k in range(3)) == 120
-    with pytest.raises(BatchExists) as exc:
-        service.create("B-2026.01", "Gelombang 1", 121)
-    assert exc.value.status == 409 and "120" in exc.value.detail
-    with pytest.raises(BatchExists):
-        service.create("B-2026.01", "Gelombang 2", 120)
+    with pytest.raises(errors.BatchExists) as exc:
+        service.create_batch("B-2026.01", "Gelombang 1", 121)
+    assert "120" in exc.value.detail
+    with pytest.raises(errors.BatchExists):
+        service.create_batch("B-2026.01", "Gelombang 2", 120)
 
 
 @pytest.mark.parametrize(
@@ -101,73 +100,73 @@ def test_create_is_idempotent_and_refuses_other_values(service, store):
 )
 def test_create_validates(service, batch_id, name, seats, field):
     with pytest.raises(errors.ValidationFailed) as exc:
-        service.create(batch_id, name, seats)
+        service.create_batch(batch_id, name, seats)
     assert [e.field for e in exc.value.errors] == [field]
 
 
 def test_create_accepts_the_limits(service):
-    assert service.create("x" * 64, "n" * 100, 1_000_000) == "created"
+    assert service.create_batch("x" * 64, "n" * 100, 1_000_000) == "created"
 
 
 # -- list --------------------------------------------------------------------------------------------
 def test_list_is_sorted_and_counts_seats_left(service, store):
-    service.create("b2", "Second", 3)
-    service.create("b1", "First", 120)
-    service.join(RID, "b2")
-    assert service.list() == [
+    service.create_batch("b2", "Second", 3)
+    service.create_batch("b1", "First", 120)
+    service.join_batch(RID, "b2")
+    assert [batch_body(b) for b in service.list_batches()] == [
         {"batch_id": "b1", "name": "First", "seats_total": 120, "seats_left": 120},
         {"batch_id": "b2", "name": "Second", "seats_total": 3, "seats_left": 2},
     ]
 
 
 def test_list_empty(service):
-    assert service.list() == []
+    assert service.list_batches() == []
 
 
 # -- join --------------------------------------------------------------------------------------------
 def test_join_takes_one_seat_and_records_membership(service, store):
-    service.create("b1", "First", 10)
-    result = service.join(RID, "b1")
+    service.create_batch("b1", "First", 10)
+    result = service.join_batch(RID, "b1")
     assert result.joined and result.batch_id == "b1" and result.attempts == 1
     assert store.regs[RID].batch_id == "b1" and store.joined_at[RID] == int(FakeClock().now())
     assert store.taken("b1") == 1
 
 
 def test_joining_the_same_batch_again_is_a_no_op(service, store):
-    service.create("b1", "First", 10)
-    service.join(RID, "b1")
-    again = service.join(RID, "b1")
+    service.create_batch("b1", "First", 10)
+    service.join_batch(RID, "b1")
+    again = service.join_batch(RID, "b1")
     assert not again.joined and again.batch_id == "b1"
     assert store.taken("b1") == 1
 
 
 def test_same_batch_again_is_a_no_op_even_when_full(service, store):
-    service.create("b1", "First", 1)
-    service.join(RID, "b1")
-    assert not service.join(RID, "b1").joined
+    service.create_batch("b1", "First", 1)
+    service.join_batch(RID, "b1")
+    assert not service.join_batch(RID, "b1").joined
 
 
 def test_other_batch_is_already_joined(service, store):
-    service.create("b1", "First", 10)
-    service.create("b2", "Second", 10)
-    service.join(RID, "b1")
+    service.create_batch("b1", "First", 10)
+    service.create_batch("b2", "Second", 10)
+    service.join_batch(RID, "b1")
     with pytest.raises(errors.AlreadyJoined) as exc:
-        service.join(RID, "b2")
-    assert exc.value.status == 409 and exc.value.slug == "already-joined"
+        service.join_batch(RID, "b2")
+    assert exc.value.slug == "already-joined"
     assert store.taken("b2") == 0
 
 
 @pytest.mark.parametrize("batch_id", ["nope", "bad id", "", "x" * 65])
 def test_unknown_batch_is_404(service, batch_id):
     with pytest.raises(errors.NotFound) as exc:
-        service.join(RID, batch_id)
-    assert exc.value.status == 404
+        service.join_batch(RID, batch_id)
+    assert exc.value.slug == "not-found"
 
 
 def test_unknown_registration_is_404(service):
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
     with pytest.raises(errors.NotFound):
-        service.join("c" * 32, "b1")
+        service.join_batch("c" * 32, "b1")
 
 
 @pytest.mark.parametrize(
@@ -180,10 +179,10 @@ def test_unknown_registration_is_404(service):
 )
 def test_not_eligible_names_what_is_missing(service, store, changes, named, not_named):
     store.add(eligible(OTHER, **changes))
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
     with pytest.raises(errors.NotEligible) as exc:
-        service.join(OTHER, "b1")
-    assert exc.value.status == 409 and exc.value.slug == "not-eligible"
+        service.join_batch(OTHER, "b1")
+    assert exc.value.slug == "not-eligible"
     for text in named:
         assert text in exc.value.detail
     for text in not_named:
@@ -192,13 +191,13 @@ def test_not_eligible_names_what_is_missing(service, store, changes, named, not_
 
 
 def test_full_batch_is_batch_full_without_a_write(service, store):
-    service.create("b1", "First", 1)
+    service.create_batch("b1", "First", 1)
     store.add(eligible(OTHER))
-    service.join(OTHER, "b1")
+    service.join_batch(OTHER, "b1")
     calls = store.take_calls
     with pytest.raises(errors.BatchFull) as exc:
-        service.join(RID, "b1")
-    assert exc.value.status == 409 and exc.value.slug == "batch-full"
+        service.join_batch(RID, "b1")
+    assert exc.value.slug == "batch-full"
     assert store.take_calls == calls
 
 
@@ -206,13 +205,13 @@ def test_full_batch_is_batch_full_without_a_write(service, store):
 def test_stale_reads_try_every_shard_and_never_over_admit(store, seed):
     store.stale_reads = True  # every shard always looks empty
     service = BatchService(store, FakeClock(), rng=random.Random(seed), sleep=lambda s: None)
-    service.create("b1", "First", 120)  # 3 shards of 40
+    service.create_batch("b1", "First", 120)  # 3 shards of 40
     for k in range(3):
         store.seats[("b1", k)][1] = 40 if k != 1 else 39  # one seat left, in shard 1
-    assert service.join(RID, "b1").joined
+    assert service.join_batch(RID, "b1").joined
     store.add(eligible(OTHER))
     with pytest.raises(errors.BatchFull):
-        service.join(OTHER, "b1")
+        service.join_batch(OTHER, "b1")
     assert store.taken("b1") == 120
     assert store.take_calls <= 3 + 3  # each shard tried at most once per join
 
@@ -224,15 +223,15 @@ def test_as_many_people_as_seats_all_get_one_despite_collisions(store):
     people = [f"{i:032x}" for i in range(1, 7)]
     for rid in people:
         store.add(eligible(rid))
-    assert all(service.join(rid, "b3").joined for rid in people)
+    assert all(service.join_batch(rid, "b3").joined for rid in people)
     assert store.taken("b3") == 6
 
 
 def test_conflicts_are_retried_with_a_small_jittered_sleep(store, sleeps):
     store.conflict_rate = 0.5
     service = BatchService(store, FakeClock(), rng=random.Random(5), sleep=sleeps.append, max_conflict_retries=50)
-    service.create("b1", "First", 2)  # a single shard: conflicts retry the same one
-    assert service.join(RID, "b1").joined
+    service.create_batch("b1", "First", 2)  # a single shard: conflicts retry the same one
+    assert service.join_batch(RID, "b1").joined
     assert store.taken("b1") == 1
     assert all(0 <= s <= 0.08 for s in sleeps)
 
@@ -240,9 +239,9 @@ def test_conflicts_are_retried_with_a_small_jittered_sleep(store, sleeps):
 def test_endless_conflicts_end_in_503(store, sleeps):
     store.conflict_rate = 1.0
     service = BatchService(store, FakeClock(), rng=random.Random(5), sleep=sleeps.append, max_conflict_retries=4)
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
     with pytest.raises(errors.ServiceUnavailable):
-        service.join(RID, "b1")
+        service.join_batch(RID, "b1")
     assert len(sleeps) == 4 and store.take_calls == 5 and store.taken("b1") == 0
 
 
@@ -256,22 +255,22 @@ def _join_elsewhere_first(store: InMemoryBatchStore, batch_id: str):
 
 
 def test_registration_refused_in_the_transaction_answers_from_fresh_state(service, store):
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
     store.before_take = _join_elsewhere_first(store, "b2")  # a concurrent join of another batch wins
     with pytest.raises(errors.AlreadyJoined):
-        service.join(RID, "b1")
+        service.join_batch(RID, "b1")
     assert store.taken("b1") == 0
 
 
 def test_registration_refused_because_a_concurrent_same_join_won_is_a_no_op(service, store):
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
     store.before_take = _join_elsewhere_first(store, "b1")  # e.g. a double click
-    result = service.join(RID, "b1")
+    result = service.join_batch(RID, "b1")
     assert result.batch_id == "b1" and not result.joined
 
 
 def test_registration_refused_because_no_longer_eligible(service, store):
-    service.create("b1", "First", 10)
+    service.create_batch("b1", "First", 10)
 
     def hook(registration_id: str, shard: int) -> None:
         store.before_take = None
@@ -279,7 +278,7 @@ def test_registration_refused_because_no_longer_eligible(service, store):
 
     store.before_take = hook
     with pytest.raises(errors.NotEligible) as exc:
-        service.join(RID, "b1")
+        service.join_batch(RID, "b1")
     assert "photo not accepted" in exc.value.detail
 
 
@@ -298,7 +297,7 @@ def test_forty_people_race_for_seven_seats_on_three_shards(store, stale_reads):
     def attempt(rid: str) -> None:
         start.wait()
         try:
-            result = service.join(rid, "hot")
+            result = service.join_batch(rid, "hot")
             outcomes[rid] = "joined" if result.joined else "no-op"
         except errors.BatchFull:
             outcomes[rid] = "full"

@@ -12,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from prakerja.domain import nik as nik_rules
-from prakerja.domain.nik import FieldError, check_nik_structure, expected_birth_digits, mask_nik, provinces
+from prakerja.domain.errors import FieldProblem
+from prakerja.domain.nik import check_nik_structure, expected_birth_digits, mask_nik, provinces
 
 TODAY = dt.date(2026, 1, 1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def check(nik: str, birth: dt.date, gender: str) -> list[FieldError]:
+def check(nik: str, birth: dt.date, gender: str) -> list[FieldProblem]:
     return check_nik_structure(nik, birth, gender, today=TODAY)  # type: ignore[arg-type]
 
 
-def fields(errors: list[FieldError]) -> list[str]:
+def fields(errors: list[FieldProblem]) -> list[str]:
     return [e.field for e in errors]
 
 

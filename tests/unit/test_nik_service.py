@@ -14,12 +14,12 @@ from prakerja.domain.nik_service import (
     Deferred,
     NikCheckService,
     NikSubmission,
-    NikSubmissionService,
+    NikVerificationService,
     RegistryGate,
     Transient,
 )
 from prakerja.domain.registration import NewRegistration, RegistrationService
-from tests.fakes import KEYS, FakeCipher, FakeClock, InMemoryNikStore
+from tests.fakes import KEYS, FakeCipher, FakeClock, InMemoryBreakerStore, InMemoryNikStore, InMemorySlotStore
 
 NIK = "3201012107900001"  # Jawa Barat / Kab. Bogor, born 21-07-1990, male
 GOOD = NikSubmission(nik=NIK, full_name="Budi Santoso", birth_date=dt.date(1990, 7, 21), gender="M")
@@ -49,15 +49,15 @@ def world():
             NewRegistration(f"p{i}@example.com", "password-123", "Budi Santoso", "+6281234567890"),
             idempotency_key=None,
             body_hash="x",
-        ).body["registration_id"]
+        ).registration_id
         store.regs[rid].email_verified = True
         return rid
 
-    submit = NikSubmissionService(store, FakeCipher(), KEYS, clock)
-    breaker = resilience.InMemoryBreakerStore()
+    submit = NikVerificationService(store, FakeCipher(), KEYS, clock)
+    breaker = InMemoryBreakerStore()
     gate = RegistryGate(
         breaker,
-        resilience.InMemorySlotStore(),
+        InMemorySlotStore(),
         clock,
         resilience.BreakerConfig(failure_threshold=3, cooldown_s=30),
         max_rps=5,
@@ -75,7 +75,7 @@ def test_typo_is_rejected_at_once_naming_the_field(world):
     _, store, person, submit, _, _ = world
     rid = person()
     with pytest.raises(errors.ValidationFailed) as exc:
-        submit.submit(
+        submit.verify_nik(
             rid, NikSubmission(nik="3201012107900001", full_name="Siti", birth_date=dt.date(1990, 7, 21), gender="F")
         )  # a woman's NIK has day + 40
     assert {e.field for e in exc.value.errors} & {"nik", "birth_date", "gender"}
@@ -86,7 +86,7 @@ def test_typo_is_rejected_at_once_naming_the_field(world):
 def test_submission_is_stored_encrypted_and_queued(world):
     _, store, person, submit, _, _ = world
     rid = person()
-    submit.submit(rid, GOOD)
+    submit.verify_nik(rid, GOOD)
     reg = store.regs[rid]
     assert reg.nik_status == "PENDING" and reg.nik_ct and NIK not in reg.nik_ct
     assert NIK not in (reg.nik_fp or "") and reg.nik_masked != NIK
@@ -97,11 +97,11 @@ def test_submission_is_stored_encrypted_and_queued(world):
 def test_identical_resubmission_while_pending_is_idempotent_other_is_conflict(world):
     _, store, person, submit, _, _ = world
     rid = person()
-    submit.submit(rid, GOOD)
-    submit.submit(rid, GOOD)
+    submit.verify_nik(rid, GOOD)
+    submit.verify_nik(rid, GOOD)
     assert len([j for j in store.outbox if j.kind == "NIK_CHECK"]) == 1
     with pytest.raises(errors.NikAlreadySubmitted):
-        submit.submit(rid, NikSubmission(nik=NIK, full_name="Budi Santosa", birth_date=GOOD.birth_date, gender="M"))
+        submit.verify_nik(rid, NikSubmission(nik=NIK, full_name="Budi Santosa", birth_date=GOOD.birth_date, gender="M"))
 
 
 def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):
@@ -111,7 +111,7 @@ def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):
 
     def go(rid: str) -> None:
         try:
-            submit.submit(rid, GOOD)
+            submit.verify_nik(rid, GOOD)
             results.append("ok")
         except errors.NikTaken:
             results.append("taken")
@@ -135,8 +135,8 @@ def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):
 def test_check_records_the_registry_verdict_and_emails_it(world, verdict, status, reason):
     _, store, person, submit, gate, _ = world
     rid = person()
-    submit.submit(rid, GOOD)
-    assert checker(store, gate, FakeRegistry([verdict])).check(rid, 1) == status
+    submit.verify_nik(rid, GOOD)
+    assert checker(store, gate, FakeRegistry([verdict])).check_nik(rid, 1) == status
     reg = store.regs[rid]
     assert (reg.nik_status, reg.nik_reason, reg.nik_ct) == (status, reason, None)
     assert store.outbox[-1].payload["template"] == "nik_result"
@@ -145,11 +145,11 @@ def test_check_records_the_registry_verdict_and_emails_it(world, verdict, status
 def test_rejection_releases_the_nik_for_another_account(world):
     _, store, person, submit, gate, _ = world
     first, second = person(1), person(2)
-    submit.submit(first, GOOD)
+    submit.verify_nik(first, GOOD)
     with pytest.raises(errors.NikTaken):
-        submit.submit(second, GOOD)
-    checker(store, gate, FakeRegistry([RegistryVerdict.MISMATCH])).check(first, 1)
-    submit.submit(second, GOOD)
+        submit.verify_nik(second, GOOD)
+    checker(store, gate, FakeRegistry([RegistryVerdict.MISMATCH])).check_nik(first, 1)
+    submit.verify_nik(second, GOOD)
     assert store.regs[second].nik_status == "PENDING"
 
 
@@ -158,21 +158,21 @@ def test_resubmission_after_rejection_is_allowed_five_times_a_day(world):
     rid = person()
     reg_check = checker(store, gate, FakeRegistry([RegistryVerdict.MISMATCH]))
     for seq in range(1, 6):
-        submit.submit(rid, GOOD)
-        reg_check.check(rid, seq)
+        submit.verify_nik(rid, GOOD)
+        reg_check.check_nik(rid, seq)
     with pytest.raises(errors.TooManyAttempts):
-        submit.submit(rid, GOOD)
+        submit.verify_nik(rid, GOOD)
 
 
 def test_transient_failure_is_a_delay_not_a_verdict(world):
     _, store, person, submit, gate, _ = world
     rid = person()
-    submit.submit(rid, GOOD)
+    submit.verify_nik(rid, GOOD)
     flaky = FakeRegistry([RegistryUnavailable("timeout"), RegistryVerdict.MATCH])
     with pytest.raises(Transient):
-        checker(store, gate, flaky).check(rid, 1)
+        checker(store, gate, flaky).check_nik(rid, 1)
     assert (store.regs[rid].nik_status, store.regs[rid].nik_reason) == ("PENDING", "UNAVAILABLE")
-    assert checker(store, gate, flaky).check(rid, 1) == "VERIFIED"
+    assert checker(store, gate, flaky).check_nik(rid, 1) == "VERIFIED"
     assert store.regs[rid].nik_reason is None
 
 
@@ -181,18 +181,18 @@ def test_open_breaker_stops_calls_then_probe_closes_it(world):
     rids = [person(i) for i in range(5)]
     niks = [f"32010121079000{i + 1:02d}" for i in range(5)]
     for rid, nik in zip(rids, niks, strict=True):
-        submit.submit(rid, NikSubmission(nik=nik, full_name="Budi", birth_date=GOOD.birth_date, gender="M"))
+        submit.verify_nik(rid, NikSubmission(nik=nik, full_name="Budi", birth_date=GOOD.birth_date, gender="M"))
     down = FakeRegistry([RegistryUnavailable("503")])
     for rid in rids[:3]:
         with pytest.raises(Transient):
-            checker(store, gate, down).check(rid, 1)
+            checker(store, gate, down).check_nik(rid, 1)
     assert breaker.load().mode == resilience.BreakerMode.OPEN
     with pytest.raises(Deferred) as wait:
-        checker(store, gate, down).check(rids[3], 1)
+        checker(store, gate, down).check_nik(rids[3], 1)
     assert down.calls == 3 and 0 < wait.value.delay_s <= 30
     clock.advance(31)
     up = FakeRegistry([RegistryVerdict.MATCH])
-    assert checker(store, gate, up).check(rids[3], 1) == "VERIFIED"
+    assert checker(store, gate, up).check_nik(rids[3], 1) == "VERIFIED"
     assert breaker.load().mode == resilience.BreakerMode.CLOSED
     assert all(store.regs[r].nik_status != "REJECTED" for r in rids)
 
@@ -200,8 +200,8 @@ def test_open_breaker_stops_calls_then_probe_closes_it(world):
 def test_stale_message_is_ignored(world):
     _, store, person, submit, gate, _ = world
     rid = person()
-    submit.submit(rid, GOOD)
+    submit.verify_nik(rid, GOOD)
     registry = FakeRegistry([RegistryVerdict.MATCH])
-    assert checker(store, gate, registry).check(rid, 1) == "VERIFIED"
-    assert checker(store, gate, registry).check(rid, 1) == "STALE"
+    assert checker(store, gate, registry).check_nik(rid, 1) == "VERIFIED"
+    assert checker(store, gate, registry).check_nik(rid, 1) == "STALE"
     assert registry.calls == 1

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from prakerja.domain.resilience import InMemorySlotStore, paced_slot
-from tests.fakes import FakeClock
+from prakerja.domain.resilience import paced_slot
+from tests.fakes import FakeClock, InMemorySlotStore
 
 
 @pytest.mark.parametrize("start_offset", [0.0, 0.3, 0.999])

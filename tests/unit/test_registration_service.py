@@ -8,6 +8,7 @@ import pytest
 
 from prakerja.domain import errors, security
 from prakerja.domain.registration import NewRegistration, RegistrationService
+from prakerja.http.views import registration_body
 from tests.fakes import KEYS, FakeClock, InMemoryRegistrationStore
 
 NEW = NewRegistration(
@@ -31,7 +32,7 @@ def service(store: InMemoryRegistrationStore, clock: FakeClock) -> RegistrationS
 
 
 def register(service: RegistrationService, new: NewRegistration = NEW) -> str:
-    return service.register(new, idempotency_key=None, body_hash="h").body["registration_id"]
+    return service.register(new, idempotency_key=None, body_hash="h").registration_id
 
 
 def emailed_code(store: InMemoryRegistrationStore, rid: str) -> str:
@@ -56,14 +57,15 @@ def test_duplicate_email_is_refused(service):
 def test_idempotent_retry_returns_same_registration(service, store):
     first = service.register(NEW, idempotency_key="k1", body_hash="body-a")
     again = service.register(NEW, idempotency_key="k1", body_hash="body-a")
-    assert again == first and len(store.regs) == 1
+    assert again.registration_id == first.registration_id and len(store.regs) == 1
+    assert again.replayed and not first.replayed
 
 
 def test_idempotency_key_with_other_body_is_422(service):
     service.register(NEW, idempotency_key="k1", body_hash="body-a")
     with pytest.raises(errors.IdempotencyKeyReused) as exc:
         service.register(NEW, idempotency_key="k1", body_hash="body-b")
-    assert exc.value.status == 422
+    assert exc.value.slug == "idempotency-key-reused"
 
 
 def test_concurrent_duplicate_emails_produce_one_registration(service, store):
@@ -126,7 +128,7 @@ def test_resend_cooldown_and_old_code_dies(service, store, clock):
     old = emailed_code(store, rid)
     with pytest.raises(errors.ResendTooSoon) as exc:
         service.resend_code(rid)
-    assert 1 <= int(exc.value.headers["Retry-After"]) <= 60
+    assert 1 <= int(exc.value.retry_after_s) <= 60
     clock.advance(60)
     service.resend_code(rid)
     new = emailed_code(store, rid)
@@ -154,23 +156,23 @@ def test_at_most_five_resends_a_day(service, clock):
     clock.advance(61)
     with pytest.raises(errors.ResendTooSoon) as exc:
         service.resend_code(rid)
-    assert int(exc.value.headers["Retry-After"]) > 60
+    assert int(exc.value.retry_after_s) > 60
 
 
 def test_login_same_answer_for_unknown_email_and_wrong_password(service, store):
     rid = register(service)
     service.verify_email(rid, emailed_code(store, rid))
     with pytest.raises(errors.InvalidCredentials) as a:
-        service.login("nobody@example.com", "whatever1")
+        service.create_session("nobody@example.com", "whatever1")
     with pytest.raises(errors.InvalidCredentials) as b:
-        service.login(NEW.email, "wrong password")
-    assert (a.value.status, a.value.detail) == (b.value.status, b.value.detail)
+        service.create_session(NEW.email, "wrong password")
+    assert (a.value.slug, a.value.detail) == (b.value.slug, b.value.detail)
 
 
 def test_login_requires_verified_email(service):
     register(service)
     with pytest.raises(errors.EmailNotVerified):
-        service.login(NEW.email, NEW.password)
+        service.create_session(NEW.email, NEW.password)
 
 
 def test_repeated_login_failures_are_slowed_down(service, store, clock):
@@ -178,16 +180,16 @@ def test_repeated_login_failures_are_slowed_down(service, store, clock):
     service.verify_email(rid, emailed_code(store, rid))
     for _ in range(5):
         with pytest.raises(errors.InvalidCredentials):
-            service.login(NEW.email, "wrong password")
+            service.create_session(NEW.email, "wrong password")
     with pytest.raises(errors.TooManyAttempts):
-        service.login(NEW.email, NEW.password)
+        service.create_session(NEW.email, NEW.password)
     clock.advance(15 * 60 + 1)
-    assert service.login(NEW.email, NEW.password).registration_id == rid
+    assert service.create_session(NEW.email, NEW.password).registration_id == rid
 
 
 def test_status_view_masks_email(service, store):
     rid = register(service)
-    view = service.status(rid)
+    view = registration_body(service.get_registration(rid))
     assert view["email"] == "b***@example.com"
     assert view["status"] == "EMAIL_PENDING" and view["nik_status"] == "NONE" and view["batch_id"] is None
     assert view["created_at"].endswith("Z")
@@ -195,4 +197,4 @@ def test_status_view_masks_email(service, store):
 
 def test_unknown_registration_is_not_found(service):
     with pytest.raises(errors.NotFound):
-        service.status("0" * 32)
+        service.get_registration("0" * 32)

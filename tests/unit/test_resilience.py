@@ -1,4 +1,4 @@
-"""Circuit breaker, per-second call cap and retry backoff (pure logic, simulated time)."""
+"""Circuit breaker and retry backoff (pure logic, simulated time)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from prakerja.domain.resilience import (
     BreakerConfig,
     BreakerMode,
     BreakerState,
-    InMemoryBreakerStore,
-    InMemoryRateWindowStore,
-    acquire_slot,
     admit,
     backoff_delay,
     changed,
@@ -22,6 +19,7 @@ from prakerja.domain.resilience import (
     on_success,
     record,
 )
+from tests.fakes import InMemoryBreakerStore
 
 T0 = 1_767_225_600.0
 CFG = BreakerConfig(
@@ -221,93 +219,6 @@ def test_config_rejects_nonsense() -> None:
         BreakerConfig(failure_ratio=1.5)
     with pytest.raises(ValueError):
         BreakerConfig(cooldown_s=0)
-
-
-# -- rate cap -------------------------------------------------------------------------------------
-class SimClock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.slept.append(seconds)
-        self.t += seconds
-
-
-def test_rate_limiter_never_exceeds_the_cap_across_simulated_time() -> None:
-    # Given 500 callers arriving at ~100/s for 5 s, cap 7 per second, each willing to wait 30 s
-    rng = random.Random(7)
-    store = InMemoryRateWindowStore()
-    granted_at: list[float] = []
-    refused = 0
-    t = T0
-    for _ in range(500):
-        t += rng.random() * 0.02
-        clock = SimClock(t)
-        if acquire_slot(store, clock, cap=7, max_wait_s=30, sleep=clock.sleep):
-            granted_at.append(clock.now())
-            assert clock.now() - t <= 30  # never waited past max_wait_s
-        else:
-            refused += 1
-            assert clock.now() - t <= 30
-    # Then no second ever had more than 7 calls, yet no slot went unused while callers waited
-    per_second: dict[int, int] = {}
-    for when in granted_at:
-        per_second[int(when)] = per_second.get(int(when), 0) + 1
-    assert max(per_second.values()) == 7
-    assert max(store.counts.values()) <= 7
-    assert set(per_second.values()) == {7}
-    assert len(per_second) >= 30  # ~5 s of arrivals + 30 s of waiting, every second used
-    assert refused == 500 - len(granted_at) > 0
-
-
-def test_full_second_waits_for_the_next_one() -> None:
-    store = InMemoryRateWindowStore()
-    clock = SimClock(T0 + 0.25)
-    for _ in range(3):
-        assert acquire_slot(store, clock, cap=3, max_wait_s=0, sleep=clock.sleep)
-    assert acquire_slot(store, clock, cap=3, max_wait_s=2, sleep=clock.sleep)
-    assert clock.slept == [pytest.approx(0.75)]
-    assert clock.now() == pytest.approx(T0 + 1)
-
-
-def test_no_slot_within_max_wait_gives_up_without_sleeping_past_it() -> None:
-    store = InMemoryRateWindowStore()
-    clock = SimClock(T0 + 0.25)
-    assert acquire_slot(store, clock, cap=1, max_wait_s=0, sleep=clock.sleep)
-    assert not acquire_slot(store, clock, cap=1, max_wait_s=0.5, sleep=clock.sleep)
-    assert clock.slept == []
-
-
-def test_concurrent_acquires_respect_the_cap() -> None:
-    store = InMemoryRateWindowStore()
-    clock = SimClock(T0)
-    results: list[bool] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        ok = store.try_acquire(int(T0), 10)
-        with lock:
-            results.append(ok)
-
-    threads = [threading.Thread(target=worker) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=5)
-    assert sum(results) == 10
-    assert clock.now() == T0
-
-
-def test_old_seconds_are_forgotten() -> None:
-    store = InMemoryRateWindowStore(keep_s=120)
-    for s in range(300):
-        store.try_acquire(int(T0) + s, 1)
-    assert len(store.counts) <= 122
 
 
 # -- backoff --------------------------------------------------------------------------------------

@@ -19,25 +19,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prakerja.adapters.dynamo_codec import Item, from_item, key, to_item
-from prakerja.adapters.dynamodb import DynamoDBClient, DynamoTable, reg_key, registration_from_item
+from prakerja.adapters.dynamo_codec import Item, from_item, to_item
+from prakerja.adapters.keys import CATALOGUE_PK, catalogue_key, reg_key, seat_key, seat_pk
+from prakerja.adapters.registrations import get_registration
+from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard, allotments
 from prakerja.domain.models import Registration
 from prakerja.domain.ports import TransientConflict
 
-CATALOGUE_PK = "BATCHES"
 BATCH_GET_MAX_KEYS = 100
 BATCH_GET_ROUNDS = 8
 _CACHE_MAX = 1024
-
-
-def catalogue_key(batch_id: str) -> Item:
-    return key(CATALOGUE_PK, f"BATCH#{batch_id}")
-
-
-def seat_key(batch_id: str, shard: int) -> Item:
-    return key(f"SEAT#{batch_id}#{shard}", "SEAT")
 
 
 def batch_from_item(item: Item) -> Batch:
@@ -51,20 +44,19 @@ def batch_from_item(item: Item) -> Batch:
     )
 
 
-class DynamoBatchStore(DynamoTable):
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
-        super().__init__(client, table_name)
+class DynamoBatchStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
         self._catalogue: dict[str, Batch] = {}
 
     # -- reads ------------------------------------------------------------------------------------
     def get_registration(self, registration_id: str) -> Registration | None:
-        item = self._get(reg_key(registration_id))
-        return registration_from_item(item) if item else None
+        return get_registration(self._table, registration_id)
 
     def get_batch(self, batch_id: str) -> BatchState | None:
         batch = self._catalogue.get(batch_id)
         if batch is None:
-            item = self._get(catalogue_key(batch_id))
+            item = self._table.get(catalogue_key(batch_id))
             if item is None:
                 return None
             batch = batch_from_item(item)
@@ -76,12 +68,12 @@ class DynamoBatchStore(DynamoTable):
     def list_batches(self) -> list[BatchState]:
         batches: list[Batch] = []
         kwargs: dict[str, Any] = {
-            "TableName": self._table,
+            "TableName": self._table.name,
             "KeyConditionExpression": "pk = :p",
             "ExpressionAttributeValues": {":p": {"S": CATALOGUE_PK}},
         }
         while True:
-            resp = self._client.query(**kwargs)
+            resp = self._table.client.query(**kwargs)
             batches.extend(batch_from_item(i) for i in resp.get("Items", []))
             if "LastEvaluatedKey" not in resp:
                 break
@@ -95,7 +87,7 @@ class DynamoBatchStore(DynamoTable):
         for b in batches:
             shards = []
             for k, allot in enumerate(allotments(b.seats_total, b.shards)):
-                item = found.get(f"SEAT#{b.batch_id}#{k}")
+                item = found.get(seat_pk(b.batch_id, k))
                 if item is None:
                     shards.append(SeatShard(k, allot, 0))
                 else:
@@ -109,11 +101,11 @@ class DynamoBatchStore(DynamoTable):
         found: dict[str, Item] = {}
         for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
             request: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + BATCH_GET_MAX_KEYS], "ConsistentRead": consistent}
+                self._table.name: {"Keys": keys[start : start + BATCH_GET_MAX_KEYS], "ConsistentRead": consistent}
             }
             for attempt in range(BATCH_GET_ROUNDS):
-                resp = self._client.batch_get_item(RequestItems=request)
-                for item in resp.get("Responses", {}).get(self._table, []):
+                resp = self._table.client.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self._table.name, []):
                     found[item["pk"]["S"]] = item
                 request = resp.get("UnprocessedKeys") or {}
                 if not request:
@@ -128,7 +120,7 @@ class DynamoBatchStore(DynamoTable):
         items: list[dict[str, Any]] = [
             {
                 "Put": {
-                    "TableName": self._table,
+                    "TableName": self._table.name,
                     "Item": {
                         **catalogue_key(batch.batch_id),
                         **to_item(
@@ -148,7 +140,7 @@ class DynamoBatchStore(DynamoTable):
         items.extend(
             {
                 "Put": {
-                    "TableName": self._table,
+                    "TableName": self._table.name,
                     "Item": {
                         **seat_key(batch.batch_id, k),
                         **to_item({"batch_id": batch.batch_id, "allot": n, "taken": 0}),
@@ -158,7 +150,7 @@ class DynamoBatchStore(DynamoTable):
             }
             for k, n in enumerate(allot)
         )
-        codes = self._transact(items)
+        codes = self._table.transact(items)
         if codes is None:
             return True
         if "ConditionalCheckFailed" in codes:
@@ -166,11 +158,11 @@ class DynamoBatchStore(DynamoTable):
         raise TransientConflict()
 
     def take_seat(self, registration_id: str, batch_id: str, shard: int, joined_at: int) -> SeatOutcome:
-        codes = self._transact(
+        codes = self._table.transact(
             [
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self._table.name,
                         "Key": seat_key(batch_id, shard),
                         "UpdateExpression": "SET taken = taken + :one",
                         "ConditionExpression": "taken < allot",
@@ -179,7 +171,7 @@ class DynamoBatchStore(DynamoTable):
                 },
                 {
                     "Update": {
-                        "TableName": self._table,
+                        "TableName": self._table.name,
                         "Key": reg_key(registration_id),
                         "UpdateExpression": "SET batch_id = :b, joined_at = :now",
                         "ConditionExpression": "attribute_not_exists(batch_id) AND nik_status = :verified "

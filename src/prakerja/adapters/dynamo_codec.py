@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 AttrValue = dict[str, Any]
-Item = dict[str, AttrValue]
+# An item of the low-level client (boto3 stubs type its values as TypedDicts).
+Item = dict[str, Any]
 
 
 def ser(value: Any) -> AttrValue:

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prakerja.domain.mail import Email
-
-
-class PermanentEmailFailure(Exception):
-    """SES refused the message for good (bad address, unverified identity): do not retry."""
+from prakerja.domain.mail import Email, PermanentEmailFailure
 
 
 class SesMailer:

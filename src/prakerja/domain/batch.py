@@ -1,8 +1,8 @@
-"""Batches with exact seats: list, join, create.
+"""Batches with exact seats: list_batches, join_batch, create_batch.
 
-Storage model (docs/ARCHITECTURE.md): a catalogue item per batch (`BATCHES` / `BATCH#<id>`)
-and `shards` seat items (`SEAT#<id>#<k>` / `SEAT`), each with an allotment `allot` and a
-counter `taken`; the allotments add up to `seats_total` exactly (see `allotments`).
+Model: a catalogue entry per batch and `shards` seat counters (BatchStore; the DynamoDB items
+are in prakerja.adapters.batches), each with an allotment `allot` and a counter `taken`; the
+allotments add up to `seats_total` exactly (see `allotments`).
 
 Why the seats are exact, under any concurrency
 ----------------------------------------------
@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
@@ -116,14 +116,6 @@ class BatchState:
     def seats_left(self) -> int:
         return sum(s.seats_left for s in self.shards)
 
-    def view(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch.batch_id,
-            "name": self.batch.name,
-            "seats_total": self.batch.seats_total,
-            "seats_left": self.seats_left,
-        }
-
 
 class SeatOutcome(enum.Enum):
     JOINED = "joined"
@@ -155,11 +147,6 @@ class BatchStore(Protocol):
         `batch_id` if it has none and is eligible. Raises TransientConflict on contention."""
 
 
-class BatchExists(errors.Conflict):
-    slug = "batch-exists"
-    title = "A batch with this id already exists with other values"
-
-
 def missing_steps(reg: Registration) -> list[str]:
     missing = []
     if reg.nik_status != "VERIFIED":
@@ -186,12 +173,11 @@ class BatchService:
         self._max_conflicts = max_conflict_retries
 
     # -- list ---------------------------------------------------------------------------------
-    def list(self) -> list[dict[str, Any]]:
-        states = self._store.list_batches()
-        return [s.view() for s in sorted(states, key=lambda s: s.batch.batch_id)]
+    def list_batches(self) -> list[BatchState]:
+        return sorted(self._store.list_batches(), key=lambda s: s.batch.batch_id)
 
     # -- join ----------------------------------------------------------------------------------
-    def join(self, registration_id: str, batch_id: str) -> JoinResult:
+    def join_batch(self, registration_id: str, batch_id: str) -> JoinResult:
         reg = self._store.get_registration(registration_id)
         if reg is None:
             raise errors.NotFound("No registration with this id.")
@@ -253,9 +239,9 @@ class BatchService:
         self._sleep(self._rng.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2 ** (conflicts - 1))))
 
     # -- create (operators) -------------------------------------------------------------------------
-    def create(self, batch_id: str, name: str, seats_total: int) -> CreateOutcome:
+    def create_batch(self, batch_id: str, name: str, seats_total: int) -> CreateOutcome:
         """Idempotent: the same id with the same name and seats is 'exists'; other values
-        raise BatchExists."""
+        raise errors.BatchExists."""
         name = " ".join(name.split())
         problems = []
         if not BATCH_ID_PATTERN.match(batch_id):
@@ -278,7 +264,7 @@ class BatchService:
             raise errors.ServiceUnavailable("The batch could not be created; please retry.")
         if existing.batch.name == name and existing.batch.seats_total == seats_total:
             return "exists"
-        raise BatchExists(
+        raise errors.BatchExists(
             f"Batch {batch_id} already exists with name {existing.batch.name!r} and "
             f"{existing.batch.seats_total} seats.",
             extra={"name": existing.batch.name, "seats_total": existing.batch.seats_total},

@@ -1,7 +1,6 @@
-"""Domain errors. Each carries the contract's problem `type` slug and HTTP status.
-
-The HTTP layer maps them to application/problem+json in exactly one place
-(prakerja.http.problems); domain code only raises.
+"""Domain errors. Each carries the contract's problem `type` slug, a detail for the person,
+and optional extra members; nothing about HTTP. prakerja.http.problems maps each slug to its
+status and title (application/problem+json) in exactly one place; domain code only raises.
 """
 
 from __future__ import annotations
@@ -13,32 +12,23 @@ from typing import Any, ClassVar
 
 @dataclass(frozen=True)
 class FieldProblem:
+    """One problem with one request field."""
+
     field: str
     message: str
 
 
 class DomainError(Exception):
     slug: ClassVar[str] = "error"
-    status: ClassVar[int] = 400
-    title: ClassVar[str] = "Request failed"
 
-    def __init__(
-        self,
-        detail: str = "",
-        *,
-        extra: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, detail: str = "", *, extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(detail or self.slug)
+        self.detail = detail
         self.extra = dict(extra or {})
-        self.headers = dict(headers or {})
 
 
 class ValidationFailed(DomainError):
     slug = "validation-error"
-    status = 422
-    title = "The request is not valid"
 
     def __init__(self, errors: list[FieldProblem], detail: str = "") -> None:
         super().__init__(
@@ -50,115 +40,89 @@ class ValidationFailed(DomainError):
 
 class NotFound(DomainError):
     slug = "not-found"
-    status = 404
-    title = "Not found"
 
 
 class Unauthorized(DomainError):
     slug = "unauthorized"
-    status = 401
-    title = "Authentication required"
 
     def __init__(self, detail: str = "A valid bearer token is required.") -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="prakerja"'})
-
-
-class Conflict(DomainError):
-    status = 409
+        super().__init__(detail)
 
 
 class TooMany(DomainError):
-    status = 429
+    """Refused for now: `retry_after_s` says when asking again makes sense."""
 
     def __init__(self, detail: str = "", *, retry_after_s: int | None = None, **kw: Any) -> None:
-        headers = {"Retry-After": str(max(1, int(retry_after_s)))} if retry_after_s is not None else None
-        super().__init__(detail, headers=headers, **kw)
+        super().__init__(detail, **kw)
+        self.retry_after_s = retry_after_s
 
 
 # --- registration / email ---------------------------------------------------
-class EmailTaken(Conflict):
+class EmailTaken(DomainError):
     slug = "email-taken"
-    title = "This email already has a registration"
 
 
 class IdempotencyKeyReused(DomainError):
     slug = "idempotency-key-reused"
-    status = 422
-    title = "Idempotency-Key was already used with a different body"
 
 
-class IdempotencyInProgress(Conflict):
+class IdempotencyInProgress(DomainError):
     slug = "idempotency-in-progress"
-    title = "A request with this Idempotency-Key is still being processed"
 
 
 class CodeMismatch(DomainError):
     slug = "code-mismatch"
-    status = 400
-    title = "The verification code is not correct"
 
 
 class CodeExpired(DomainError):
     slug = "code-expired"
-    status = 410
-    title = "The verification code has expired"
 
 
 class TooManyAttempts(TooMany):
     slug = "too-many-attempts"
-    title = "Too many attempts"
 
 
-class AlreadyVerified(Conflict):
+class AlreadyVerified(DomainError):
     slug = "already-verified"
-    title = "The email is already verified"
 
 
 class ResendTooSoon(TooMany):
     slug = "resend-too-soon"
-    title = "A new code cannot be sent yet"
 
 
 class InvalidCredentials(DomainError):
     slug = "invalid-credentials"
-    status = 401
-    title = "Email or password is not correct"
 
 
 class EmailNotVerified(DomainError):
     slug = "email-not-verified"
-    status = 403
-    title = "The email address is not verified yet"
 
 
 # --- NIK ----------------------------------------------------------------------
-class NikTaken(Conflict):
+class NikTaken(DomainError):
     slug = "nik-taken"
-    title = "This NIK is already bound to another registration"
 
 
-class NikAlreadySubmitted(Conflict):
+class NikAlreadySubmitted(DomainError):
     slug = "nik-already-submitted"
-    title = "A NIK was already submitted for this registration"
 
 
 # --- batches ------------------------------------------------------------------
-class NotEligible(Conflict):
+class NotEligible(DomainError):
     slug = "not-eligible"
-    title = "Not eligible to join a batch yet"
 
 
-class BatchFull(Conflict):
+class BatchFull(DomainError):
     slug = "batch-full"
-    title = "The batch has no seats left"
 
 
-class AlreadyJoined(Conflict):
+class AlreadyJoined(DomainError):
     slug = "already-joined"
-    title = "Already joined another batch"
+
+
+class BatchExists(DomainError):
+    slug = "batch-exists"
 
 
 class ServiceUnavailable(DomainError):
     slug = "service-unavailable"
-    status = 503
-    title = "Temporarily unavailable, please retry"

@@ -1,12 +1,14 @@
-"""Funnel steps and how they are recognised from a registration's old and new state.
+"""Funnel steps and how they are recognised from a registration's progress before and after
+a change.
 
-Counted from the table's change stream (old image -> new image), so counting never adds
-work or contention to the request path.
+Counted from the table's change stream (the adapter decodes each change into `Progress`),
+so counting never adds work or contention to the request path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 STEPS = ("registered", "email_verified", "nik_verified", "photo_accepted", "joined")
@@ -19,21 +21,29 @@ LABELS = {
 }
 
 
-def transitions(event_name: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+@dataclass(frozen=True)
+class Progress:
+    """How far one registration has come (one side of a change)."""
+
+    email_verified: bool = False
+    nik_verified: bool = False
+    photo_accepted: bool = False
+    joined: bool = False
+
+
+def transitions(created: bool, before: Progress | None, after: Progress) -> list[str]:
     """The funnel steps a registration reached with this change (each step once per person)."""
-    if new is None or not str(new.get("pk", "")).startswith("REG#"):
-        return []
-    before: Mapping[str, Any] = old or {}
+    old = before or Progress()
     reached = []
-    if event_name == "INSERT":
+    if created:
         reached.append("registered")
-    if new.get("email_verified") and not before.get("email_verified"):
+    if after.email_verified and not old.email_verified:
         reached.append("email_verified")
-    if new.get("nik_status") == "VERIFIED" and before.get("nik_status") != "VERIFIED":
+    if after.nik_verified and not old.nik_verified:
         reached.append("nik_verified")
-    if new.get("photo_accepted_at") and not before.get("photo_accepted_at"):
+    if after.photo_accepted and not old.photo_accepted:
         reached.append("photo_accepted")
-    if new.get("batch_id") and not before.get("batch_id"):
+    if after.joined and not old.joined:
         reached.append("joined")
     return reached
 

@@ -14,6 +14,10 @@ from prakerja.domain.models import Registration
 from prakerja.domain.security import verification_code
 
 
+class PermanentEmailFailure(Exception):
+    """The mail service refused the message for good (bad address, unverified identity): do not retry."""
+
+
 @dataclass(frozen=True)
 class Email:
     to: str

@@ -72,10 +72,12 @@ class OutboxJob:
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
+    """The outcome of a registration request sent with an Idempotency-Key (replayed on retries)."""
+
     key_hash: str
     body_hash: str
-    response: dict[str, Any]
-    status_code: int
+    registration_id: str
+    status: str
 
 
 @dataclass(frozen=True)

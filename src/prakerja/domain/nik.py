@@ -30,6 +30,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
+from prakerja.domain.errors import FieldProblem
+
 NIK_LENGTH = 16
 WOMAN_DAY_OFFSET = 40
 EARLIEST_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -39,24 +41,12 @@ _INDONESIA_EAST = dt.timezone(dt.timedelta(hours=9))
 _ASCII_DIGITS = frozenset("0123456789")
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """One problem with one request field (`nik`, `birth_date` or `gender`)."""
-
-    field: str
-    message: str
-
-
 class RegistryVerdict(StrEnum):
     """What the population registry says about a (NIK, name, birth date, gender) tuple."""
 
     MATCH = "MATCH"
     MISMATCH = "MISMATCH"
     NOT_FOUND = "NOT_FOUND"
-
-
-# The answer type of `Registry.check`: the verdict itself (a closed set of three values).
-RegistryResult = RegistryVerdict
 
 
 @dataclass(frozen=True)
@@ -115,27 +105,27 @@ def expected_birth_digits(birth_date: dt.date, gender: str) -> str:
     return f"{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}"
 
 
-def _shape_error(nik: str) -> FieldError:
+def _shape_error(nik: str) -> FieldProblem:
     if nik == "":
-        return FieldError("nik", "is required: enter the 16 digits of your NIK")
+        return FieldProblem("nik", "is required: enter the 16 digits of your NIK")
     if any(ch.isspace() or ch in "-." for ch in nik):
-        return FieldError("nik", "must be the 16 digits only, without spaces, dots or dashes")
+        return FieldProblem("nik", "must be the 16 digits only, without spaces, dots or dashes")
     for position, ch in enumerate(nik, start=1):
         if ch not in _ASCII_DIGITS:
             kind = "a digit from another script" if ch.isdigit() else "a character that is not a digit"
-            return FieldError("nik", f"must contain only the digits 0-9; position {position} is {kind}")
-    return FieldError("nik", f"must be exactly {NIK_LENGTH} digits; {len(nik)} were given")
+            return FieldProblem("nik", f"must contain only the digits 0-9; position {position} is {kind}")
+    return FieldProblem("nik", f"must be exactly {NIK_LENGTH} digits; {len(nik)} were given")
 
 
-def _birth_date_errors(birth_date: dt.date, today: dt.date) -> list[FieldError]:
+def _birth_date_errors(birth_date: dt.date, today: dt.date) -> list[FieldProblem]:
     if birth_date > today:
-        return [FieldError("birth_date", f"{birth_date.isoformat()} is in the future")]
+        return [FieldProblem("birth_date", f"{birth_date.isoformat()} is in the future")]
     if birth_date < EARLIEST_BIRTH_DATE:
-        return [FieldError("birth_date", f"{birth_date.isoformat()} is before {EARLIEST_BIRTH_DATE.isoformat()}")]
+        return [FieldProblem("birth_date", f"{birth_date.isoformat()} is before {EARLIEST_BIRTH_DATE.isoformat()}")]
     return []
 
 
-def _birth_digits_error(nik: str, birth_date: dt.date, gender: str) -> FieldError | None:
+def _birth_digits_error(nik: str, birth_date: dt.date, gender: str) -> FieldProblem | None:
     actual = nik[6:12]
     expected = expected_birth_digits(birth_date, gender)
     if actual == expected:
@@ -150,7 +140,7 @@ def _birth_digits_error(nik: str, birth_date: dt.date, gender: str) -> FieldErro
             f" (these digits are the form for gender {other}: 40 is added to the day "
             "of birth for women only; check the gender)"
         )
-    return FieldError("nik", message)
+    return FieldProblem("nik", message)
 
 
 def check_nik_structure(
@@ -159,15 +149,15 @@ def check_nik_structure(
     gender: Literal["M", "F"],
     *,
     today: dt.date | None = None,
-) -> list[FieldError]:
+) -> list[FieldProblem]:
     """All structural problems of this NIK submission; an empty list means it may go to the
     registry. `today` defaults to the current date in Indonesia (UTC+9)."""
     today = today or dt.datetime.now(_INDONESIA_EAST).date()
-    problems: list[FieldError] = []
+    problems: list[FieldProblem] = []
 
     gender_ok = gender in ("M", "F")
     if not gender_ok:
-        problems.append(FieldError("gender", "must be M or F"))
+        problems.append(FieldProblem("gender", "must be M or F"))
     date_problems = _birth_date_errors(birth_date, today)
     problems.extend(date_problems)
 
@@ -175,14 +165,14 @@ def check_nik_structure(
         problems.insert(0, _shape_error(nik))
         return problems
 
-    nik_problems: list[FieldError] = []
+    nik_problems: list[FieldProblem] = []
     regions = provinces()
     province = regions.get(nik[0:2])
     if province is None:
-        nik_problems.append(FieldError("nik", f"digits 1-2 ({nik[0:2]}) are not an Indonesian province code"))
+        nik_problems.append(FieldProblem("nik", f"digits 1-2 ({nik[0:2]}) are not an Indonesian province code"))
     elif province.regencies and nik[2:4] not in province.regencies:
         nik_problems.append(
-            FieldError(
+            FieldProblem(
                 "nik",
                 f"digits 3-4 ({nik[2:4]}) are not a regency/city code of province {province.code} ({province.name})",
             )
@@ -192,7 +182,7 @@ def check_nik_structure(
         if mismatch is not None:
             nik_problems.append(mismatch)
     if nik[12:16] == "0000":
-        nik_problems.append(FieldError("nik", "digits 13-16 (the serial number) cannot be 0000"))
+        nik_problems.append(FieldProblem("nik", "digits 13-16 (the serial number) cannot be 0000"))
     return nik_problems + problems
 
 

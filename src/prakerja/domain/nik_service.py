@@ -1,12 +1,12 @@
-"""NIK submission (API) and NIK check (worker).
+"""verify_nik (API: the request) and check_nik (worker: the registry check).
 
-Submission: structural rules first (typos caught at once, no registry call), then ONE
+verify_nik: structural rules first (typos caught at once, no registry call), then ONE
 transaction binds the NIK fingerprint to this registration, stores the encrypted details
 and inserts the outbox job that the relay turns into a queue message. Nothing is lost:
 if the submission is accepted, the check is queued.
 
-Check: the worker calls the registry through the shared circuit breaker and the per-second
-rate cap. Transient failures are delays (the message comes back later), never verdicts.
+check_nik: the worker calls the registry through the shared circuit breaker and the paced
+call cap. Transient failures are delays (the message comes back later), never verdicts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from prakerja.domain import errors, resilience, security
-from prakerja.domain.errors import FieldProblem
 from prakerja.domain.models import NIK_SUBMISSIONS_PER_DAY, OutboxJob, Registration, seconds_to_next_utc_day, utc_day
 from prakerja.domain.nik import RegistryUnavailable, RegistryVerdict, check_nik_structure, mask_nik
 from prakerja.domain.ports import Clock, Keys, TransientConflict
@@ -87,17 +86,17 @@ def nik_check_job(registration_id: str, seq: int) -> OutboxJob:
     return OutboxJob(kind="NIK_CHECK", registration_id=registration_id, payload={"nik_seq": seq})
 
 
-class NikSubmissionService:
+class NikVerificationService:
     def __init__(self, store: NikStore, cipher: NikCipher, keys: Keys, clock: Clock) -> None:
         self._store = store
         self._cipher = cipher
         self._keys = keys
         self._clock = clock
 
-    def submit(self, registration_id: str, sub: NikSubmission) -> None:
+    def verify_nik(self, registration_id: str, sub: NikSubmission) -> None:
         problems = check_nik_structure(sub.nik, sub.birth_date, sub.gender)
         if problems:
-            raise errors.ValidationFailed([FieldProblem(p.field, p.message) for p in problems])
+            raise errors.ValidationFailed(problems)
         request_hash = security.fingerprint(self._keys.nik, sub.canonical())
         for _ in range(3):
             reg = self._store.get(registration_id)
@@ -191,7 +190,7 @@ class NikCheckService:
         self._registry = registry
         self._gate = gate
 
-    def check(self, registration_id: str, seq: int) -> str:
+    def check_nik(self, registration_id: str, seq: int) -> str:
         """Run one check; returns the outcome ("VERIFIED", "REJECTED" or "STALE").
         Raises Deferred or Transient when the check must happen later."""
         reg = self._store.get(registration_id)

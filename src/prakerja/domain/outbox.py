@@ -7,18 +7,46 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from prakerja.domain.funnel import transitions
+from prakerja.domain.funnel import Progress, transitions
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An outbox job inserted in the table (to forward to its queue)."""
+
+    outbox_id: str
+    kind: str
+    registration_id: str
+    payload: Mapping[str, Any]
+
+    def message(self) -> str:
+        return json.dumps(
+            {
+                "outbox_id": self.outbox_id,
+                "kind": self.kind,
+                "registration_id": self.registration_id,
+                "payload": dict(self.payload),
+            },
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationChange:
+    created: bool
+    before: Progress | None
+    after: Progress
 
 
 @dataclass(frozen=True)
 class Change:
-    """One stream record, images already decoded to plain values."""
+    """One change of the table, decoded by the adapter: an outbox insert, a registration
+    change, or neither (any other item)."""
 
     event_id: str
     sequence_number: str
-    event_name: str
-    old: Mapping[str, Any] | None
-    new: Mapping[str, Any] | None
+    outbox: OutboxEntry | None = None
+    registration: RegistrationChange | None = None
 
 
 @dataclass
@@ -29,24 +57,13 @@ class RelayPlan:
     increments: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def outbox_message(new: Mapping[str, Any]) -> str:
-    return json.dumps(
-        {
-            "outbox_id": str(new["pk"]).removeprefix("OUTBOX#"),
-            "kind": new["kind"],
-            "registration_id": new["registration_id"],
-            "payload": new.get("payload") or {},
-        },
-        separators=(",", ":"),
-    )
-
-
 def plan(changes: Sequence[Change]) -> RelayPlan:
     result = RelayPlan()
     for index, change in enumerate(changes):
-        new = change.new or {}
-        if change.event_name == "INSERT" and str(new.get("pk", "")).startswith("OUTBOX#"):
-            result.messages.setdefault(str(new["kind"]), []).append((index, outbox_message(new)))
-        for step in transitions(change.event_name, change.old, change.new):
-            result.increments.append((index, change.event_id, step))
+        if change.outbox is not None:
+            result.messages.setdefault(change.outbox.kind, []).append((index, change.outbox.message()))
+        reg = change.registration
+        if reg is not None:
+            for step in transitions(reg.created, reg.before, reg.after):
+                result.increments.append((index, change.event_id, step))
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from prakerja.domain import errors
 from prakerja.domain.models import Registration
@@ -36,8 +36,22 @@ class ObjectInfoLike(Protocol):
     def content_type(self) -> str | None: ...
 
 
+class PresignedUpload(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def fields(self) -> dict[str, str]: ...
+
+    @property
+    def expires_in(self) -> int: ...
+
+    @property
+    def max_bytes(self) -> int: ...
+
+
 class Storage(Protocol):
-    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> Any: ...
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> PresignedUpload: ...
 
     def head(self, key: str) -> ObjectInfoLike | None: ...
 
@@ -58,19 +72,13 @@ class PhotoService:
         self._store = store
         self._storage = storage
 
-    def start_upload(self, registration_id: str, content_type: str) -> dict[str, Any]:
+    def upload_photo(self, registration_id: str, content_type: str) -> PresignedUpload:
         key = photo_object_key(registration_id, secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"))
         if not self._store.set_upload_key(registration_id, key):
             raise errors.NotFound("No registration with this id.")
-        post = self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
-        return {
-            "url": post.url,
-            "fields": dict(post.fields),
-            "expires_in": int(post.expires_in),
-            "max_bytes": int(post.max_bytes),
-        }
+        return self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
 
-    def inspect(self, key: str) -> InspectionOutcome:
+    def inspect_photo(self, key: str) -> InspectionOutcome:
         parsed = parse_photo_key(key)
         if parsed is None:
             self._storage.delete(key)

@@ -1,14 +1,12 @@
-"""Register, verify email, resend the code, log in, read the status.
+"""register, verify_email, resend_code, create_session, get_registration.
 
 Pure domain: talks to storage through the RegistrationStore port only.
 """
 
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from prakerja.domain import errors, security
 from prakerja.domain.models import (
@@ -19,7 +17,6 @@ from prakerja.domain.models import (
     IdempotencyRecord,
     OutboxJob,
     Registration,
-    iso_utc,
     seconds_to_next_utc_day,
     utc_day,
 )
@@ -39,9 +36,10 @@ class NewRegistration:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    status_code: int
-    body: dict[str, Any]
+class Registered:
+    registration_id: str
+    status: str
+    replayed: bool = False  # the answer stored for this Idempotency-Key, not a new registration
 
 
 @dataclass(frozen=True)
@@ -49,15 +47,6 @@ class Session:
     registration_id: str
     access_token: str
     expires_in: int
-
-    def body(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "registration_id": self.registration_id,
-            **extra,
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-        }
 
 
 def verify_code_email_job(registration_id: str, nonce: str) -> OutboxJob:
@@ -74,7 +63,7 @@ class RegistrationService:
         self._dummy_hash: str | None = None
 
     # -- register -------------------------------------------------------------------------
-    def register(self, new: NewRegistration, *, idempotency_key: str | None, body_hash: str) -> Outcome:
+    def register(self, new: NewRegistration, *, idempotency_key: str | None, body_hash: str) -> Registered:
         now = int(self._clock.now())
         registration_id = secrets.token_hex(16)
         nonce = security.new_nonce()
@@ -89,14 +78,14 @@ class RegistrationService:
             code_sent_at=now,
             resend_day=utc_day(now),
         )
-        outcome = Outcome(201, {"registration_id": registration_id, "status": "EMAIL_PENDING"})
+        outcome = Registered(registration_id, "EMAIL_PENDING")
         record = None
         if idempotency_key is not None:
             record = IdempotencyRecord(
                 key_hash=security.sha256_hex(idempotency_key),
                 body_hash=body_hash,
-                response=outcome.body,
-                status_code=outcome.status_code,
+                registration_id=registration_id,
+                status=outcome.status,
             )
         try:
             self._store.create(reg, verify_code_email_job(registration_id, nonce), record, now + IDEMPOTENCY_TTL_S)
@@ -110,14 +99,14 @@ class RegistrationService:
             raise errors.ServiceUnavailable("Please retry.") from exc
         return outcome
 
-    def _replay(self, record: IdempotencyRecord | None, body_hash: str) -> Outcome:
+    def _replay(self, record: IdempotencyRecord | None, body_hash: str) -> Registered:
         if record is None:
             raise errors.IdempotencyInProgress("Retry shortly.")
         if record.body_hash != body_hash:
             raise errors.IdempotencyKeyReused(
                 "This Idempotency-Key was used with a different request body; use a new key."
             )
-        return Outcome(record.status_code, dict(record.response))
+        return Registered(record.registration_id, record.status, replayed=True)
 
     # -- email verification -------------------------------------------------------------------
     def verify_email(self, registration_id: str, code: str) -> Session:
@@ -181,7 +170,7 @@ class RegistrationService:
             raise errors.ResendTooSoon("A new code was just sent.", retry_after_s=RESEND_COOLDOWN_S)
 
     # -- sessions -------------------------------------------------------------------------------
-    def login(self, email: str, password: str) -> Session:
+    def create_session(self, email: str, password: str) -> Session:
         now = int(self._clock.now())
         throttle_key = security.sha256_hex(email)
         registration_id, throttle = self._store.login_lookup(email, throttle_key)
@@ -212,8 +201,8 @@ class RegistrationService:
         return self._dummy_hash
 
     # -- status -----------------------------------------------------------------------------------
-    def status(self, registration_id: str) -> dict[str, Any]:
-        return registration_view(self._require(registration_id))
+    def get_registration(self, registration_id: str) -> Registration:
+        return self._require(registration_id)
 
     # -- helpers ----------------------------------------------------------------------------------
     def _require(self, registration_id: str) -> Registration:
@@ -225,22 +214,3 @@ class RegistrationService:
     def _session(self, registration_id: str, now: float) -> Session:
         token = security.issue_token(self._keys.token, registration_id, now=int(now), ttl_s=self._token_ttl_s)
         return Session(registration_id, token, self._token_ttl_s)
-
-
-def registration_view(reg: Registration) -> dict[str, Any]:
-    return {
-        "registration_id": reg.registration_id,
-        "status": reg.status,
-        "email": security.mask_email(reg.email),
-        "email_verified": reg.email_verified,
-        "nik_status": reg.nik_status,
-        "nik_reason": reg.nik_reason,
-        "photo_status": reg.photo_status,
-        "photo_reason": reg.photo_reason,
-        "batch_id": reg.batch_id,
-        "created_at": iso_utc(reg.created_at),
-    }
-
-
-def retry_after_ceil(seconds: float) -> int:
-    return max(1, math.ceil(seconds))

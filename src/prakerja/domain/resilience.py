@@ -1,5 +1,5 @@
-"""Protecting the population registry: a shared circuit breaker, a per-second call cap and
-retry backoff. Pure logic: no I/O, time comes in as arguments or from an injected clock.
+"""Protecting the population registry: a shared circuit breaker, paced call slots under the
+per-second cap, and retry backoff. Pure logic: no I/O, time comes in as arguments or from an injected clock.
 
 Circuit breaker
 ---------------
@@ -19,12 +19,11 @@ the caller skips the write: in healthy operation (no failures) the breaker is ne
 
 Results of calls admitted before the breaker opened are ignored while it is OPEN.
 
-Rate cap
---------
-`RateWindowStore.try_acquire(second, cap)` atomically takes one of `cap` slots of that epoch
-second (DynamoDB: `ADD calls :one` on `RATE#registry#<second>` with the condition
-`attribute_not_exists(calls) OR calls < :cap`, plus a TTL). `acquire_slot` waits for the next
-second when the current one is full, up to `max_wait_s`.
+Paced slots
+-----------
+`paced_slot` hands out call slots evenly spaced under the per-second cap, shared through a
+`SlotStore` (DynamoDB: one counter item per pacing period), so calls leave at least 1/cap
+apart and no one-second window sees more than the cap.
 
 Backoff
 -------
@@ -36,12 +35,13 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
+
+from prakerja.domain.ports import Clock
 
 
 class BreakerMode(StrEnum):
@@ -184,29 +184,6 @@ class BreakerStore(Protocol):
         stored yet). False when another writer got there first."""
 
 
-class InMemoryBreakerStore:
-    """A `BreakerStore` for tests and single-process use."""
-
-    def __init__(self, initial: BreakerState | None = None) -> None:
-        self._state = initial or BreakerState()
-        self._lock = threading.Lock()
-        self.saves = 0
-        self.conflicts = 0
-
-    def load(self) -> BreakerState:
-        with self._lock:
-            return self._state
-
-    def save(self, new: BreakerState, expected_version: int) -> bool:
-        with self._lock:
-            if self._state.version != expected_version:
-                self.conflicts += 1
-                return False
-            self._state = new
-            self.saves += 1
-            return True
-
-
 def admit(store: BreakerStore, now: float, config: BreakerConfig = DEFAULT_BREAKER, *, attempts: int = 3) -> Decision:
     """Load, decide and (for a probe) claim atomically. A lost claim race re-decides from the
     fresh state, which then says "wait for the other caller's probe"."""
@@ -236,56 +213,6 @@ def record(
     return state
 
 
-# -- per-second rate cap ------------------------------------------------------------------------
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-
-class RateWindowStore(Protocol):
-    def try_acquire(self, second: int, cap: int) -> bool:
-        """Atomically take one slot of epoch second `second` if fewer than `cap` are taken."""
-
-
-class InMemoryRateWindowStore:
-    """A `RateWindowStore` for tests and single-process use (keeps the last `keep_s` seconds)."""
-
-    def __init__(self, keep_s: int = 120) -> None:
-        self.counts: dict[int, int] = {}
-        self._keep_s = keep_s
-        self._lock = threading.Lock()
-
-    def try_acquire(self, second: int, cap: int) -> bool:
-        with self._lock:
-            taken = self.counts.get(second, 0)
-            if taken >= cap:
-                return False
-            self.counts[second] = taken + 1
-            if len(self.counts) > self._keep_s:
-                for old in [s for s in self.counts if s < second - self._keep_s]:
-                    del self.counts[old]
-            return True
-
-
-def acquire_slot(
-    store: RateWindowStore, clock: Clock, cap: int, max_wait_s: float, sleep: Callable[[float], None] = time.sleep
-) -> bool:
-    """Take a call slot under the per-second `cap`, waiting for following seconds while the
-    current one is full. False when no slot can be had within `max_wait_s` (the caller then
-    defers the work instead of calling)."""
-    if cap < 1:
-        raise ValueError("cap must be >= 1")
-    deadline = clock.now() + max(0.0, max_wait_s)
-    while True:
-        now = clock.now()
-        second = math.floor(now)
-        if store.try_acquire(second, cap):
-            return True
-        next_second = second + 1
-        if next_second > deadline:
-            return False
-        sleep(next_second - now)
-
-
 # -- retry backoff ------------------------------------------------------------------------------
 def backoff_delay(attempt: int, base_s: float = 2, cap_s: int = 900, rng: Callable[[], float] = random.random) -> int:
     """Seconds to wait before retry number `attempt` (1 = first retry; SQS's
@@ -304,22 +231,6 @@ class SlotStore(Protocol):
         """Atomically take the next free slot of pacing period `second` whose index is at least
         `min_index` (slots before it are already in the past): its index, or None when none of
         the `cap` slots is left."""
-
-
-class InMemorySlotStore:
-    """A `SlotStore` for tests and single-process use."""
-
-    def __init__(self) -> None:
-        self.next: dict[int, int] = {}
-        self._lock = threading.Lock()
-
-    def take(self, second: int, cap: int, min_index: int = 0) -> int | None:
-        with self._lock:
-            index = max(self.next.get(second, 0), min_index)
-            if index >= cap:
-                return None
-            self.next[second] = index + 1
-            return index
 
 
 PACING_PERIOD_S = 1.05  # cap slots per 1.05 s: 5% margin for the jitter between slot and arrival

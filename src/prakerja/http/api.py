@@ -58,7 +58,7 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def problem_response(status: int, body: dict[str, Any], headers: Mapping[str, str]) -> Response:
-    return Response(status, problems.render(status, body), problems.PROBLEM_CONTENT_TYPE, headers)
+    return Response(status, problems.render(body), problems.PROBLEM_CONTENT_TYPE, headers)
 
 
 class Request:
@@ -77,12 +77,13 @@ class Request:
             except (ValueError, UnicodeDecodeError):
                 raise errors.ValidationFailed([FieldProblem("body", "must be UTF-8 JSON")]) from None
         if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+            raise problems.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
         return str(body)
 
 
 _current: ContextVar[Request] = ContextVar("prakerja_request")
 Route = Callable[..., Response]
+R = TypeVar("R", bound=Route)
 
 
 class ApiFunction:
@@ -94,10 +95,10 @@ class ApiFunction:
         self._param_names: tuple[str, ...] = ()
         self.handler = self._build_handler()
 
-    def route(self, method: str, resource: str) -> Callable[[Route], Route]:
+    def route(self, method: str, resource: str) -> Callable[[R], R]:
         """Register the function's one route; its `{name}` path parameters arrive as positional arguments."""
 
-        def register(fn: Route) -> Route:
+        def register(fn: R) -> R:
             self._route = fn
             self._param_names = tuple(re.findall(r"{(\w+)}", resource))
             self.method, self.resource = method, resource
@@ -131,7 +132,7 @@ class ApiFunction:
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             return self._dispatch(event).to_proxy()
 
-        return handler
+        return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
     # -- request helpers (for the request being handled) -----------------------------------------
     @staticmethod
@@ -185,9 +186,3 @@ def require_registration_id(value: str) -> str:
     if not _REGISTRATION_ID.match(value or ""):
         raise errors.NotFound("No registration with this id.")
     return value
-
-
-class PayloadTooLarge(errors.DomainError):
-    slug = "payload-too-large"
-    status = 413
-    title = "The request body is too large"

@@ -1,4 +1,5 @@
-"""The one place where errors become application/problem+json (RFC 9457) responses."""
+"""The one place where errors become application/problem+json (RFC 9457) responses: each
+domain error's slug gets its HTTP status and title here."""
 
 from __future__ import annotations
 
@@ -6,9 +7,43 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from prakerja.domain import errors
 from prakerja.domain.errors import DomainError, FieldProblem, ValidationFailed
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is over the limit (raised by the HTTP layer itself)."""
+
+    slug = "payload-too-large"
+
+
+# slug -> (status, title)
+STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
+    errors.ValidationFailed.slug: (422, "The request is not valid"),
+    errors.NotFound.slug: (404, "Not found"),
+    errors.Unauthorized.slug: (401, "Authentication required"),
+    errors.EmailTaken.slug: (409, "This email already has a registration"),
+    errors.IdempotencyKeyReused.slug: (422, "Idempotency-Key was already used with a different body"),
+    errors.IdempotencyInProgress.slug: (409, "A request with this Idempotency-Key is still being processed"),
+    errors.CodeMismatch.slug: (400, "The verification code is not correct"),
+    errors.CodeExpired.slug: (410, "The verification code has expired"),
+    errors.TooManyAttempts.slug: (429, "Too many attempts"),
+    errors.AlreadyVerified.slug: (409, "The email is already verified"),
+    errors.ResendTooSoon.slug: (429, "A new code cannot be sent yet"),
+    errors.InvalidCredentials.slug: (401, "Email or password is not correct"),
+    errors.EmailNotVerified.slug: (403, "The email address is not verified yet"),
+    errors.NikTaken.slug: (409, "This NIK is already bound to another registration"),
+    errors.NikAlreadySubmitted.slug: (409, "A NIK was already submitted for this registration"),
+    errors.NotEligible.slug: (409, "Not eligible to join a batch yet"),
+    errors.BatchFull.slug: (409, "The batch has no seats left"),
+    errors.AlreadyJoined.slug: (409, "Already joined another batch"),
+    errors.BatchExists.slug: (409, "A batch with this id already exists with other values"),
+    errors.ServiceUnavailable.slug: (503, "Temporarily unavailable, please retry"),
+    PayloadTooLarge.slug: (413, "The request body is too large"),
+}
+_FALLBACK = (400, "Request failed")
 
 
 def problem_body(
@@ -21,7 +56,13 @@ def problem_body(
 
 def from_domain(err: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, headers) for a domain error."""
-    return err.status, problem_body(err.slug, err.status, err.title, err.detail, err.extra), err.headers
+    status, title = STATUS_AND_TITLE.get(err.slug, _FALLBACK)
+    headers: dict[str, str] = {}
+    if isinstance(err, errors.Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="prakerja"'
+    if isinstance(err, errors.TooMany) and err.retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, int(err.retry_after_s)))
+    return status, problem_body(err.slug, status, title, err.detail or title, err.extra), headers
 
 
 def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -44,5 +85,5 @@ def from_pydantic(exc: Any) -> ValidationFailed:
     return ValidationFailed(problems)
 
 
-def render(status: int, body: Mapping[str, Any]) -> str:
+def render(body: Mapping[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -7,17 +7,37 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prakerja.workers import Count, QueueMessage
+
 SqsHandler = Callable[[dict[str, Any], LambdaContext], PartialItemFailureResponse]
 
 
-def sqs_worker(
-    logger: Logger, metrics: Metrics, tracer: Tracer, record_handler: Callable[[SQSRecord], None]
-) -> SqsHandler:
+def counter(metrics: Metrics) -> Count:
+    def count(name: str, value: int) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+    return count
+
+
+def queue_message(record: SQSRecord) -> QueueMessage:
+    return QueueMessage(
+        message_id=record.message_id,
+        body=record.body,
+        receipt_handle=record.receipt_handle,
+        receive_count=int(record.attributes.approximate_receive_count or 1),
+    )
+
+
+def sqs_worker(logger: Logger, metrics: Metrics, tracer: Tracer, handle: Callable[[QueueMessage], None]) -> SqsHandler:
+    def record_handler(record: SQSRecord) -> None:
+        handle(queue_message(record))
+
     @logger.inject_lambda_context(log_event=False)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics

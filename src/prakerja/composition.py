@@ -1,0 +1,220 @@
+"""The composition root: every service, worker and adapter is wired here, and only here.
+
+Handlers (functions/<op>/app.py) and the operations CLI (infra/cli.py) ask this module for
+what they need. Everything is built lazily, once per execution environment (one cold start):
+nothing talks to AWS at import time, and a function builds only what its own route uses.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from prakerja.config import get_settings
+from prakerja.runtime import aws_client
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Metrics
+
+    from prakerja.adapters.funnel import DynamoFunnelStore
+    from prakerja.adapters.kms import KmsNikCipher
+    from prakerja.adapters.queue import SqsQueue
+    from prakerja.adapters.table import Table
+    from prakerja.domain.batch import BatchService
+    from prakerja.domain.nik_service import NikCheckService, NikVerificationService
+    from prakerja.domain.photo_service import PhotoService
+    from prakerja.domain.ports import Clock, Keys
+    from prakerja.domain.registration import RegistrationService
+    from prakerja.workers import Log
+    from prakerja.workers.inspect_photo import InspectPhotoWorker
+    from prakerja.workers.nik_check import NikCheckWorker
+    from prakerja.workers.outbox_relay import OutboxRelay
+    from prakerja.workers.send_email import SendEmailWorker
+
+
+# -- shared pieces ------------------------------------------------------------------------------
+@cache
+def keys() -> Keys:
+    """Subkeys derived from the application secret (one Secrets Manager call per cold start)."""
+    from prakerja.domain.ports import Keys
+    from prakerja.domain.security import derive_key
+
+    secret = aws_client("secretsmanager").get_secret_value(SecretId=get_settings().require("app_secret_arn"))
+    master = secret.get("SecretString") or secret["SecretBinary"]
+    raw = master.encode("utf-8") if isinstance(master, str) else bytes(master)
+    return Keys(token=derive_key(raw, "token"), code=derive_key(raw, "code"), nik=derive_key(raw, "nik-fingerprint"))
+
+
+def table_of(client: Any, table_name: str) -> Table:
+    from prakerja.adapters.table import Table
+
+    return Table(client, table_name)
+
+
+@cache
+def table() -> Table:
+    return table_of(aws_client("dynamodb"), get_settings().require("table_name"))
+
+
+def _queue(setting: str) -> SqsQueue:
+    from prakerja.adapters.queue import SqsQueue
+
+    return SqsQueue(aws_client("sqs"), get_settings().require(setting))
+
+
+def _clock() -> Clock:
+    from prakerja.domain.ports import SystemClock
+
+    return SystemClock()
+
+
+# -- API services -------------------------------------------------------------------------------
+@cache
+def registration_service() -> RegistrationService:
+    from prakerja.adapters.registrations import DynamoRegistrationStore
+    from prakerja.domain.registration import RegistrationService
+
+    settings = get_settings()
+    return RegistrationService(
+        DynamoRegistrationStore(table()),
+        keys(),
+        _clock(),
+        scrypt_n=settings.scrypt_n,
+        token_ttl_s=settings.token_ttl_s,
+    )
+
+
+@cache
+def nik_cipher() -> KmsNikCipher:
+    from prakerja.adapters.kms import KmsNikCipher
+
+    return KmsNikCipher(aws_client("kms"), get_settings().require("nik_kms_key_id"))
+
+
+@cache
+def nik_verification_service() -> NikVerificationService:
+    from prakerja.adapters.nik import DynamoNikStore
+    from prakerja.domain.nik_service import NikVerificationService
+
+    return NikVerificationService(DynamoNikStore(table()), nik_cipher(), keys(), _clock())
+
+
+@cache
+def photo_service() -> PhotoService:
+    from prakerja.adapters.photos import DynamoPhotoStore
+    from prakerja.adapters.storage import PhotoStorage
+    from prakerja.domain.photo_service import PhotoService
+
+    storage = PhotoStorage(aws_client("s3"), get_settings().require("photo_bucket"))
+    return PhotoService(DynamoPhotoStore(table()), storage)
+
+
+def batch_service_of(client: Any, table_name: str) -> BatchService:
+    """The batch service over a given client and table (the CLI's target, or this function's)."""
+    from prakerja.adapters.batches import DynamoBatchStore
+    from prakerja.domain.batch import BatchService
+
+    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock())
+
+
+@cache
+def batch_service() -> BatchService:
+    return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"))
+
+
+def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:
+    from prakerja.adapters.funnel import DynamoFunnelStore
+
+    return DynamoFunnelStore(table_of(client, table_name))
+
+
+# -- workers (each with its function's logger and metrics) -----------------------------------------
+@cache
+def nik_check_service() -> NikCheckService:
+    from prakerja.adapters.breaker import DynamoBreakerStore, DynamoSlotStore
+    from prakerja.adapters.nik import DynamoNikStore
+    from prakerja.adapters.registry import RegistryClient
+    from prakerja.domain.nik_service import NikCheckService, RegistryGate
+    from prakerja.domain.resilience import BreakerConfig
+
+    settings = get_settings()
+    gate = RegistryGate(
+        DynamoBreakerStore(table()),
+        DynamoSlotStore(table()),
+        _clock(),
+        BreakerConfig(
+            failure_threshold=settings.breaker_failure_threshold,
+            cooldown_s=settings.breaker_cooldown_s,
+            probe_lease_s=max(settings.registry_timeout_s * 3, 5.0),
+        ),
+        settings.registry_max_rps,
+    )
+    registry = RegistryClient(settings.require("registry_url"), settings.registry_timeout_s, settings.registry_api_key)
+    return NikCheckService(DynamoNikStore(table()), nik_cipher(), registry, gate)
+
+
+@cache
+def check_nik_worker(log: Log, metrics: Metrics) -> NikCheckWorker:
+    from prakerja.workers.nik_check import NikCheckWorker, RetryPolicy
+    from prakerja.workers.sqs import counter
+
+    settings = get_settings()
+    policy = RetryPolicy(
+        backoff_base_s=settings.nik_backoff_base_s,
+        backoff_cap_s=settings.nik_backoff_cap_s,
+        max_deferrals=settings.nik_max_deferrals,
+    )
+    return NikCheckWorker(nik_check_service(), _queue("nik_queue_url"), policy, log, counter(metrics))
+
+
+@cache
+def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
+    from prakerja.adapters.email import SesMailer
+    from prakerja.adapters.registrations import DynamoRegistrationStore
+    from prakerja.workers.send_email import SendEmailWorker
+    from prakerja.workers.sqs import counter
+
+    mailer = SesMailer(aws_client("ses"), get_settings().require("sender_email"))
+    return SendEmailWorker(DynamoRegistrationStore(table()), mailer, keys().code, log, counter(metrics))
+
+
+@cache
+def inspect_photo_worker(log: Log, metrics: Metrics) -> InspectPhotoWorker:
+    from prakerja.workers.inspect_photo import InspectPhotoWorker
+    from prakerja.workers.sqs import counter
+
+    return InspectPhotoWorker(photo_service(), log, counter(metrics))
+
+
+@cache
+def outbox_relay(log: Log, metrics: Metrics) -> OutboxRelay:
+    from prakerja.adapters.funnel import FUNNEL_SHARDS, DynamoFunnelStore
+    from prakerja.adapters.stream import decode_record
+    from prakerja.workers.outbox_relay import OutboxRelay
+    from prakerja.workers.sqs import counter
+
+    queues = {"EMAIL": _queue("email_queue_url"), "NIK_CHECK": _queue("nik_queue_url")}
+    return OutboxRelay(queues, DynamoFunnelStore(table()), FUNNEL_SHARDS, decode_record, log, counter(metrics))
+
+
+def reset() -> None:
+    """Forget everything built (tests switch environments between cases)."""
+    from prakerja import runtime
+
+    get_settings.cache_clear()
+    runtime.reset()
+    for built in (
+        keys,
+        table,
+        registration_service,
+        nik_cipher,
+        nik_verification_service,
+        photo_service,
+        batch_service,
+        nik_check_service,
+        check_nik_worker,
+        send_email_worker,
+        inspect_photo_worker,
+        outbox_relay,
+    ):
+        built.cache_clear()

@@ -1,0 +1,44 @@
+"""Response bodies of the contract (docs/API.md), built from domain results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prakerja.domain import security
+from prakerja.domain.batch import BatchState
+from prakerja.domain.models import Registration, iso_utc
+from prakerja.domain.registration import Session
+
+
+def session_body(session: Session, **extra: Any) -> dict[str, Any]:
+    return {
+        "registration_id": session.registration_id,
+        **extra,
+        "access_token": session.access_token,
+        "token_type": "Bearer",
+        "expires_in": session.expires_in,
+    }
+
+
+def registration_body(reg: Registration) -> dict[str, Any]:
+    return {
+        "registration_id": reg.registration_id,
+        "status": reg.status,
+        "email": security.mask_email(reg.email),
+        "email_verified": reg.email_verified,
+        "nik_status": reg.nik_status,
+        "nik_reason": reg.nik_reason,
+        "photo_status": reg.photo_status,
+        "photo_reason": reg.photo_reason,
+        "batch_id": reg.batch_id,
+        "created_at": iso_utc(reg.created_at),
+    }
+
+
+def batch_body(state: BatchState) -> dict[str, Any]:
+    return {
+        "batch_id": state.batch.batch_id,
+        "name": state.batch.name,
+        "seats_total": state.batch.seats_total,
+        "seats_left": state.seats_left,
+    }
