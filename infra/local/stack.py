@@ -30,8 +30,8 @@ from infra.local.registry_process import RegistryProcess
 from infra.local.settings import LocalSettings
 from infra.local.sqs_poller import SqsPoller
 from infra.local.stream_poller import StreamPoller
-from infra.local.web_client import WEB_PREFIX, WebClient
 from infra.local.template import Template, load_template, merge_globals
+from infra.local.web_client import WEB_PREFIX, WebClient
 
 log = logging.getLogger("infra.local.stack")
 DUMMY_CREDENTIAL = "local"  # noqa: S105 - moto accepts any key

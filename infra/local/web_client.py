@@ -51,9 +51,8 @@ class WebClient:
 
     def serve(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
-            return apigw.problem(
-                405, "method-not-allowed", "Method not allowed", "This resource accepts GET.", headers=[("Allow", "GET")]
-            )
+            detail = "This resource accepts GET."
+            return apigw.problem(405, "method-not-allowed", "Method not allowed", detail, headers=[("Allow", "GET")])
         if request.path == WEB_PREFIX.rstrip("/"):
             return HttpResponse(301, [("Location", WEB_PREFIX)])
         relative = unquote(request.path[len(WEB_PREFIX) :]) or "index.html"

@@ -125,7 +125,10 @@ def prepare(page: Any, width: int, height: int, kind: str = "noise") -> Any:
           if (kind === 'noise') {
             const img = ctx.createImageData(w, h);
             let x = 12345;
-            for (let i = 0; i < img.data.length; i++) { x = (x * 1103515245 + 12345) >>> 0; img.data[i] = (x >>> 16) & 255; }
+            for (let i = 0; i < img.data.length; i++) {
+              x = (x * 1103515245 + 12345) >>> 0;
+              img.data[i] = (x >>> 16) & 255;
+            }
             for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
             ctx.putImageData(img, 0, 0);
           } else { ctx.fillStyle = '#3a7'; ctx.fillRect(0, 0, w, h); }

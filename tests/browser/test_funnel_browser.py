@@ -160,9 +160,7 @@ def test_whole_funnel_in_the_browser(
     page.locator("#photo-form button[type=submit]").click()
 
     # -- then the batch (directly, or via the status page while the NIK check is pending) -------------
-    page.locator('section[data-screen="batch"]:visible, section[data-screen="status"]:visible').wait_for(
-        timeout=60000
-    )
+    page.locator('section[data-screen="batch"]:visible, section[data-screen="status"]:visible').wait_for(timeout=60000)
     if page.locator('section[data-screen="status"]').is_visible():
         walk.check("status-pending")
         page.locator("#status-next").wait_for(state="visible", timeout=60000)

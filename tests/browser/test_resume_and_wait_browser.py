@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE
-from tests.browser.helpers import Walk, latest_code
+from tests.browser.helpers import Walk, latest_code, register, verified_person
 from tests.e2e.client import Api
 
 pytestmark = [pytest.mark.e2e]
@@ -37,7 +37,7 @@ def sign_in(page: Any, email: str, password: str) -> None:
 def test_busy_answers_count_down_then_retry(
     browser: Any, api: Api, app_url: str, artifacts: Path, status: int, slug: str
 ) -> None:
-    person, _rid, _token = api.verified_person()
+    person, _rid, _token = verified_person(api)
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     walk = Walk(page, artifacts, f"wait-{status}")
@@ -69,7 +69,7 @@ def test_busy_answers_count_down_then_retry(
 
 
 def test_try_now_skips_the_wait_and_a_long_limit_is_explained(browser: Any, api: Api, app_url: str) -> None:
-    person, rid, _token = api.verified_person()
+    person, _rid, _token = verified_person(api)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     calls: list[str] = []
@@ -94,7 +94,7 @@ def test_try_now_skips_the_wait_and_a_long_limit_is_explained(browser: Any, api:
     context2 = browser.new_context(viewport=DESKTOP)
     page2 = context2.new_page()
     email = f"limit-{uuid.uuid4().hex[:8]}@example.com"
-    r = api.register(api.new_person(email=email))
+    r = register(api, api.new_person(email=email))
     assert r.status_code == 201
     page2.add_init_script(f"sessionStorage.setItem('prakerja.verify', {json.dumps(r.json()['registration_id'])})")
     page2.route(re.compile(r".*/resend$"), lambda route: route.fulfill(**problem(429, "resend-too-soon", "7200")))
