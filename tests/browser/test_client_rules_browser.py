@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,6 +115,23 @@ def test_nik_feedback_names_the_wrong_digits(page: Any) -> None:
     assert result["typo"][0]["positions"] == [12]  # exactly the digit that is wrong
     assert result["partial"][0]["code"] == "province" and result["partial"][0]["positions"] == [1, 2]
     assert result["letter"][0] == {"code": "not-digit", "positions": [5], "params": {"position": 5}}
+
+
+def test_every_text_exists_in_both_languages(page: Any) -> None:
+    missing = page.evaluate(
+        """async () => {
+          const { STRINGS_FOR_TESTS: s } = await import('./js/i18n.js');
+          const id = Object.keys(s.id), en = Object.keys(s.en);
+          return {onlyId: id.filter((k) => !(k in s.en)), onlyEn: en.filter((k) => !(k in s.id)), count: id.length};
+        }"""
+    )
+    assert missing["onlyId"] == [] and missing["onlyEn"] == [] and missing["count"] > 100
+    used = set()
+    for file in ("web/index.html", "web/js/app.js"):
+        text = (Path(__file__).resolve().parents[2] / file).read_text(encoding="utf-8")
+        used |= set(re.findall(r'(?:data-i18n="|t\(")([a-zA-Z]+\.[\w.-]+)"', text))
+    keys = page.evaluate("async () => Object.keys((await import('./js/i18n.js')).STRINGS_FOR_TESTS.id)")
+    assert used and not (used - set(keys)), sorted(used - set(keys))
 
 
 def prepare(page: Any, width: int, height: int, kind: str = "noise") -> Any:

@@ -172,6 +172,7 @@ def test_whole_funnel_in_the_browser(
     # -- status: every step done ----------------------------------------------------------------------
     walk.screen("status")
     page.get_by_text(text["joined"]).wait_for()
+    assert "Gelombang Uji Web" in page.locator("#status-message").inner_text()
     steps = page.locator("#status-steps li")
     assert steps.count() == 4
     for i in range(4):

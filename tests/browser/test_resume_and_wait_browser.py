@@ -108,6 +108,50 @@ def test_try_now_skips_the_wait_and_a_long_limit_is_explained(browser: Any, api:
     context2.close()
 
 
+def test_consent_is_sent_and_an_api_without_it_still_registers(browser: Any, app_url: str) -> None:
+    """The contract's consent goes in every registration; an API that does not know the field
+    yet (422 naming only `consent`) gets the same registration again without it. A 422 about
+    anything else is shown, not retried."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    bodies: list[dict[str, Any]] = []
+
+    def fake(route: Any) -> None:
+        body = json.loads(route.request.post_data)
+        bodies.append(body)
+        if "consent" in body:
+            errors = [{"field": "consent", "message": "Extra inputs are not permitted"}]
+            answer = {"type": "validation-failed", "title": "Invalid", "status": 422, "detail": "x", "errors": errors}
+            route.fulfill(status=422, content_type="application/problem+json", body=json.dumps(answer))
+        elif body["email"].startswith("bad"):
+            errors = [{"field": "phone", "message": "must be an Indonesian mobile number"}]
+            answer = {"type": "validation-failed", "title": "Invalid", "status": 422, "detail": "x", "errors": errors}
+            route.fulfill(status=422, content_type="application/problem+json", body=json.dumps(answer))
+        else:
+            answer = {"registration_id": "a" * 32, "status": "EMAIL_PENDING"}
+            route.fulfill(status=201, content_type="application/json", body=json.dumps(answer))
+
+    page.route(re.compile(r".*/registrations$"), fake)
+    page.goto(app_url)
+    for email in ("bad@example.com", "good@example.com"):
+        page.locator("#reg-email").fill(email)
+        page.locator("#reg-password").fill("Pelan-Pelan-Saja-9")
+        page.locator("#reg-full_name").fill("Ani Lestari")
+        page.locator("#reg-phone").fill("081234567890")
+        page.locator("#reg-consent").check()
+        page.locator("#register-form button[type=submit]").click()
+        if email.startswith("bad"):
+            page.locator("#reg-phone-error").wait_for(state="visible")
+            assert page.locator("#reg-phone").get_attribute("aria-invalid") == "true"
+    page.locator('section[data-screen="verify"]').wait_for(state="visible")
+    assert [("consent" in b, b["email"]) for b in bodies] == [
+        (True, "bad@example.com"),
+        (False, "bad@example.com"),
+        (False, "good@example.com"),  # known from then on: sent without it at once
+    ]
+    context.close()
+
+
 def test_sign_in_before_verifying_resumes_at_the_code(browser: Any, api: Api, app_url: str, artifacts: Path) -> None:
     """Today the 403 has no registration_id (issue 9 adds it): the device that registered knows it."""
     context = browser.new_context(viewport=PHONE)

@@ -25,6 +25,7 @@ const state = {
   consentAccepted: true, // false once the API answered that it does not know `consent` (before issue 9)
   photo: null,
   notices: {},
+  batchNames: {}, // batch_id -> name, from GET /batches
 };
 
 // -- session ------------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ async function busy(form, action) {
 function validateRegistration(form) {
   let ok = true;
   const email = form.email.value.trim();
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) ok = fieldError("reg", "email", t("common.required") + ": email") && false;
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) ok = fieldError("reg", "email", t("register.emailInvalid")) && false;
   if (form.password.value.length < 8 || form.password.value.length > 128) ok = fieldError("reg", "password", t("register.passwordHint")) && false;
   if (!/^[\p{L} .'-]*\p{L}[\p{L} .'-]*$/u.test(form.full_name.value.trim())) ok = fieldError("reg", "full_name", t("register.fullNameHint")) && false;
   if (!/^(\+?62|0)8[0-9\s-]{8,14}$/.test(form.phone.value.trim())) ok = fieldError("reg", "phone", t("register.phoneHint")) && false;
@@ -644,6 +645,7 @@ async function submitPhoto(form) {
 async function renderBatches() {
   const list = $("#batch-list");
   const { batches } = await state.api.batches();
+  for (const b of batches) state.batchNames[b.batch_id] = b.name;
   const legend = $("legend", list);
   const items = batches.map((b) => {
     const label = document.createElement("label");
@@ -715,7 +717,7 @@ function renderStatus(reg) {
     }),
   );
   const messages = [];
-  if (reg.batch_id) messages.push(t("status.joined", { batch: reg.batch_id }));
+  if (reg.batch_id) messages.push(t("status.joined", { batch: state.batchNames[reg.batch_id] || reg.batch_id }));
   if (reg.nik_status === "PENDING" && reg.nik_reason === "UNAVAILABLE") messages.push(t("status.nik.unavailable"));
   if (reg.nik_status === "REJECTED" && reg.nik_reason) messages.push(t(`nik.rejected.${reg.nik_reason}`));
   if (reg.photo_status === "REJECTED") messages.push(t(has(`photo.rejected.${reg.photo_reason}`) ? `photo.rejected.${reg.photo_reason}` : "photo.rejected.other"));
@@ -739,6 +741,13 @@ async function pollStatus() {
   if (currentScreen() !== "status" || !session()) return;
   try {
     const reg = await loadRegistration();
+    if (reg.batch_id && !state.batchNames[reg.batch_id]) {
+      try {
+        for (const b of (await state.api.batches()).batches) state.batchNames[b.batch_id] = b.name;
+      } catch {
+        /* the id is shown instead */
+      }
+    }
     if (currentScreen() !== "status") return;
     if (renderStatus(reg)) state.pollTimer = setTimeout(pollStatus, POLL_MS);
   } catch (err) {
