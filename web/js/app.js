@@ -99,6 +99,7 @@ function wait(seconds, reason) {
     const finish = () => {
       clearInterval(w.timer);
       box.hidden = true;
+      $("#wait-live").textContent = "";
       $("#wait-now").onclick = null;
       waiting = null;
       resolve();
@@ -107,6 +108,7 @@ function wait(seconds, reason) {
       text.textContent = t(w.reason === "offline" ? "wait.offline" : "wait.busy", { seconds: w.remaining });
     };
     render();
+    $("#wait-live").textContent = text.textContent;
     box.hidden = false;
     w.timer = setInterval(() => {
       w.remaining -= 1;
@@ -509,11 +511,8 @@ function renderNik() {
       return group;
     }),
   );
+  $("#nik-count").textContent = t("nik.count", { count: Math.min(nik.length, 99) });
   const lines = [];
-  const count = document.createElement("p");
-  count.className = "hint";
-  count.textContent = t("nik.count", { count: Math.min(nik.length, 99) });
-  lines.push(count);
   if (result.info.province) lines.push(line("info", t("nik.province", { name: result.info.province.name })));
   if (result.info.birth) {
     const b = result.info.birth;
@@ -523,7 +522,12 @@ function renderNik() {
   }
   for (const p of result.problems) if (p.code !== "too-short") lines.push(line("problem", t(`nik.err.${p.code}`, p.params)));
   if (result.complete) lines.push(line("ok", t("nik.ok")));
-  $("#nik-feedback").replaceChildren(...lines);
+  const feedback = $("#nik-feedback");
+  const words = lines.map((l) => l.className + l.textContent).join("|");
+  if (feedback.dataset.words !== words) {
+    feedback.dataset.words = words; // the live region changes (and is read) only when its words do
+    feedback.replaceChildren(...lines);
+  }
   return result;
 }
 
@@ -694,7 +698,13 @@ function stepState(done, pending, rejected) {
   return "todo";
 }
 
-function renderStatus(reg) {
+let lastStatus = "";
+
+function renderStatus(reg, { force = false } = {}) {
+  const key = JSON.stringify([lang(), reg, state.batchNames[reg.batch_id] || ""]);
+  const pending = reg.nik_status === "PENDING" || reg.photo_status === "PENDING";
+  if (key === lastStatus && !force) return pending; // unchanged: nothing re-announced
+  lastStatus = key;
   $("#status-account").textContent = t("status.email", { email: reg.email || "" });
   const steps = [
     ["status.step.email", stepState(reg.email_verified, false, false)],
@@ -726,7 +736,6 @@ function renderStatus(reg) {
   const button = $("#status-next");
   button.hidden = next === "status";
   button.onclick = () => go(next);
-  const pending = reg.nik_status === "PENDING" || reg.photo_status === "PENDING";
   $("#status-polling").hidden = !pending;
   return pending;
 }
@@ -736,8 +745,9 @@ function stopPolling() {
   state.pollTimer = 0;
 }
 
-async function pollStatus() {
+async function pollStatus(first = false) {
   stopPolling();
+  if (first) lastStatus = "";
   if (currentScreen() !== "status" || !session()) return;
   try {
     const reg = await loadRegistration();
@@ -851,7 +861,7 @@ const ENTER = {
     }
   },
   batch: () => renderBatches(),
-  status: () => pollStatus(),
+  status: () => pollStatus(true),
   data: () => renderPersonalData(),
 };
 
@@ -900,7 +910,7 @@ function wire() {
     if (waiting) waiting.render();
     const screen = currentScreen();
     if (screen === "nik" && state.regions) renderNik();
-    if (screen === "status" && state.registration) renderStatus(state.registration);
+    if (screen === "status" && state.registration) renderStatus(state.registration, { force: true });
     if (screen === "batch") renderBatches().catch(() => {});
     const heading = $(`[data-screen="${screen}"] h1`);
     if (heading) document.title = `${heading.textContent} · ${t("app.title")}`;
