@@ -1,7 +1,8 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (`make browser` installs it)
 against the real local stack, which serves the web client at /app/.
 
-Artifacts (screenshots of every screen) go to tests/browser/artifacts/ (gitignored)."""
+Artifacts (screenshots of every screen) go to tests/browser/artifacts/ (gitignored). The stack and
+the browser live for this package only, so they do not load the machine during the other tests."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser` (installs Debian's chromium with apt-get)")
@@ -44,24 +45,24 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     s = started_stack(tmp_path_factory.mktemp("browser-registry"))
     yield s
     s.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(stack: LocalStack) -> Api:
     return Api(stack.url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_url(stack: LocalStack) -> str:
     return stack.url + "/app/"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

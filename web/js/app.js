@@ -55,21 +55,31 @@ function clearSession() {
   stopPolling();
 }
 
+/** A random Idempotency-Key (getRandomValues also works outside secure contexts). */
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function emailKey(email) {
+  if (!crypto.subtle) return ""; // plain-http origin other than localhost: nothing remembered
   const data = new TextEncoder().encode(email.trim().toLowerCase());
   const digest = await crypto.subtle.digest("SHA-256", data);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function rememberPending(email, registrationId) {
+  const key = await emailKey(email);
+  if (!key) return;
   const pending = JSON.parse(localStorage.getItem(PENDING_KEY) || "{}");
-  pending[await emailKey(email)] = registrationId;
+  pending[key] = registrationId;
   localStorage.setItem(PENDING_KEY, JSON.stringify(pending));
 }
 
 async function pendingFor(email) {
+  const key = await emailKey(email);
   const pending = JSON.parse(localStorage.getItem(PENDING_KEY) || "{}");
-  return pending[await emailKey(email)] || "";
+  return (key && pending[key]) || "";
 }
 
 function forgetPending(registrationId) {
@@ -307,16 +317,16 @@ async function submitRegistration(form) {
 async function registerCompatibly(body) {
   if (!state.consentAccepted) {
     const { consent, ...rest } = body;
-    return state.api.register(rest, crypto.randomUUID());
+    return state.api.register(rest, newKey());
   }
   try {
-    return await state.api.register(body, crypto.randomUUID());
+    return await state.api.register(body, newKey());
   } catch (err) {
     const fields = err instanceof ApiError && err.status === 422 ? err.fieldErrors.map((e) => e.field) : [];
     if (fields.length && fields.every((f) => f === "consent" || f.startsWith("consent."))) {
       state.consentAccepted = false;
       const { consent, ...rest } = body;
-      return state.api.register(rest, crypto.randomUUID());
+      return state.api.register(rest, newKey());
     }
     throw err;
   }
