@@ -31,6 +31,7 @@ from infra.local.settings import LocalSettings
 from infra.local.sqs_poller import SqsPoller
 from infra.local.stream_poller import StreamPoller
 from infra.local.template import Template, load_template, merge_globals
+from infra.local.web_client import WEB_PREFIX, WebClient
 
 log = logging.getLogger("infra.local.stack")
 DUMMY_CREDENTIAL = "local"  # noqa: S105 - moto accepts any key
@@ -120,7 +121,9 @@ class LocalStack:
     def _start_gateway(self, template: Template, resolver: Resolver, parameters: Mapping[str, str]) -> None:
         apis = api_settings(template, resolver, parameters.get("Stage") or overrides.LOCAL_STAGE)
         self.stage = apis[None].stage
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails)
+        web_root = template.root / "web"
+        web = WebClient(web_root, connect_src=[self.moto.url]) if web_root.is_dir() else None  # photo POST to S3
+        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails, web)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
@@ -182,6 +185,7 @@ class LocalStack:
             f"prakerja local stack ({LOCAL_STACK_NAME}) from {_relative(self.settings.template)}",
             f"  API gateway       {gateway}   (REST proxy events, stage {self.stage})",
             f"  mailbox           {gateway}{MAILBOX_PATH}?to=<email>",
+            f"  web client        {gateway}{WEB_PREFIX}   (web/, open it in a browser)",
             f"  AWS (moto)        {self.moto.url}   region {self.settings.region}, account {ACCOUNT_ID}"
             f"   (export AWS_ENDPOINT_URL={self.moto.url})",
             f"  registry          {self.registry.url if self.registry.running else 'not running'}",
