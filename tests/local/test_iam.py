@@ -292,7 +292,7 @@ def client(server: MotoServer, service: str) -> Any:
             endpoint_url=server.url,
             aws_access_key_id="local",
             aws_secret_access_key="local",
-            config=Config(retries={"mode": "standard", "max_attempts": 1}),
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
         )
     )
 
