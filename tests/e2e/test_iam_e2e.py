@@ -9,16 +9,15 @@ passes the same steps (and the whole e2e suite runs with enforcement on).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from infra.launcher import ROOT, LocalStack
+from infra.launcher import LocalStack
 from tests.e2e.client import Api
-from tests.e2e.people import next_person, write_fixture
+from tests.e2e.people import next_person
+from tests.e2e.templates import stack_from_copy
 
 pytestmark = pytest.mark.e2e
 
@@ -41,33 +40,10 @@ RESET_LOGIN = """            - Sid: ResetLoginThrottle  # a successful login del
 """
 
 
-def template_copy(directory: Path, replacements: dict[str, str]) -> Path:
-    """template.yaml with text replaced (each must occur exactly once) and code paths made absolute,
-    so the copy runs from anywhere."""
-    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
-    for old, new in replacements.items():
-        assert text.count(old) == 1, f"the template no longer holds exactly one {old.splitlines()[0].strip()!r}"
-        text = text.replace(old, new)
-    text = re.sub(r"(CodeUri|ContentUri): (functions/|src/)", lambda m: f"{m.group(1)}: {ROOT}/{m.group(2)}", text)
-    path = directory / "template.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def narrowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     directory = tmp_path_factory.mktemp("iam")
-    template = template_copy(
-        directory,
-        {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("'LOGIN#*'", "'REG#*'")},
-    )
-    env = {
-        "PRAKERJA_REGISTRY_FIXTURE": str(write_fixture(directory / "people.jsonl")),
-        "PRAKERJA_REGISTRY_LATENCY_MS": "0",
-        "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    stack = LocalStack(env, args=["--template", str(template)])
-    stack.start()
+    stack = stack_from_copy(directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("'LOGIN#*'", "'REG#*'")})
     yield stack
     stack.stop()
 
