@@ -355,3 +355,15 @@ def test_allowed_calls_and_calls_without_a_principal_go_through(server: MotoServ
     assert r["Error"]["Code"] == "AccessDenied"
     with acting_as("Unknown"), pytest.raises(ClientError):
         sqs.send_message(QueueUrl=url, MessageBody="x")  # a principal the template does not know
+
+
+def test_pollers_call_as_their_function(server: MotoServer):
+    from infra.local.principal import ActingClient
+
+    sqs = client(server, "sqs")
+    url = sqs.get_queue_url(QueueName="allowed-queue")["QueueUrl"]
+    poller = ActingClient(sqs, "Fn")  # what the stack hands the SQS poller of function Fn
+    poller.send_message(QueueUrl=url, MessageBody="allowed")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        poller.receive_message(QueueUrl=url)  # Fn's policy has no sqs:ReceiveMessage (no SQS event)
+    assert sqs.receive_message(QueueUrl=url)["Messages"]  # the same client, without a principal
