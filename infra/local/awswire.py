@@ -166,7 +166,9 @@ def json_error(
     query_code: str | None = None,
 ) -> ErrorReply:
     request_id = str(uuid.uuid4())
-    body: dict[str, Any] = {"__type": f"{type_prefix}{code}", "message": message}
+    body: dict[str, Any] = {"__type": f"{type_prefix}{code}"}
+    if not (extra and "Message" in extra):  # DynamoDB's TransactionCanceledException spells it Message
+        body["message"] = message
     if extra:
         body.update(extra)
     headers = [

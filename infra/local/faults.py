@@ -6,6 +6,7 @@ rules::
     <service>:<operation>=<rate>[/<fault>]
 
     dynamodb:TransactWriteItems=0.05/TransactionConflict,sqs:*=0.02,*:*=0.01
+    dynamodb:TransactWriteItems=#1/TransactionConflict   # exactly the next matching call
     kms:Decrypt=0.1/timeout:6          # held 6 s, then a 500; never applied
     dynamodb:PutItem=0.02/late:6       # applied, then the answer is held 6 s (the client timed out)
     secretsmanager:*=10%/delay:0.5     # slow but successful
@@ -13,7 +14,8 @@ rules::
 - service: `dynamodb`, `dynamodbstreams`, `sqs`, `ses`, `kms`, `secretsmanager`, `s3` or `*`;
   operation: the API name (`TransactWriteItems`, `SendMessage`, `SendEmail`...), a glob
   (`Transact*`) or `*`; both case-insensitive.
-- rate: a share of the matching calls, `0.05` or `5%`.
+- rate: a share of the matching calls, `0.05` or `5%`; or `#N`: the next N matching calls, then the
+  rule is spent (deterministic tests: "the first transaction conflicts, the retry succeeds").
 - fault: one of the service's errors below, or a slow form; without it each injected fault is one
   of the service's errors picked at random (`TransactionConflict` only on operations that can meet
   it). Errors and `timeout:` never apply the operation; `late:` applies it, then holds the answer
@@ -199,6 +201,7 @@ class FaultRule:
     fault: str | None = None  # an error name of the service, or None for the service's mix
     slow: str | None = None  # timeout | late | delay
     seconds: float = 0.0
+    count: int | None = None  # `#N`: the next N matching calls fail, then the rule is spent
 
     @property
     def specificity(self) -> int:
@@ -211,14 +214,15 @@ class FaultRule:
 
     def describe(self) -> str:
         what = f"{self.slow}:{self.seconds:g}" if self.slow else (self.fault or "any")
-        return f"{self.service}:{self.operation}={self.rate:g}/{what}"
+        rate = f"#{self.count}" if self.count is not None else f"{self.rate:g}"
+        return f"{self.service}:{self.operation}={rate}/{what}"
 
 
 def _is_glob(text: str) -> bool:
     return any(c in text for c in "*?[")
 
 
-_RULE = re.compile(r"^\s*([A-Za-z0-9*-]+)\s*:\s*([A-Za-z0-9*?]+)\s*=\s*([0-9.]+%?)\s*(?:/\s*(\S+?))?\s*$")
+_RULE = re.compile(r"^\s*([A-Za-z0-9*-]+)\s*:\s*([A-Za-z0-9*?]+)\s*=\s*(#\d+|[0-9.]+%?)\s*(?:/\s*(\S+?))?\s*$")
 
 
 def parse_spec(spec: str) -> list[FaultRule]:
@@ -236,8 +240,11 @@ def parse_spec(spec: str) -> list[FaultRule]:
             raise FaultSpecError(
                 f"fault rule {raw.strip()!r}: unknown service {service!r} (one of {', '.join(ERRORS)}, *)"
             )
-        rate = _rate(rate_text, raw)
-        rules.append(_with_fault(FaultRule(service, operation, rate), fault, raw.strip()))
+        if rate_text.startswith("#"):
+            rule = FaultRule(service, operation, 1.0, count=int(rate_text[1:]))
+        else:
+            rule = FaultRule(service, operation, _rate(rate_text, raw))
+        rules.append(_with_fault(rule, fault, raw.strip()))
     return rules
 
 
@@ -262,7 +269,7 @@ def _with_fault(rule: FaultRule, fault: str | None, raw: str) -> FaultRule:
             raise FaultSpecError(f"fault rule {raw!r}: {form}:<seconds> needs a number of seconds") from None
         if not 0 < seconds <= _MAX_SLOW_S:
             raise FaultSpecError(f"fault rule {raw!r}: seconds must be > 0 and <= {_MAX_SLOW_S:g}")
-        return FaultRule(rule.service, rule.operation, rule.rate, None, form.lower(), seconds)
+        return FaultRule(rule.service, rule.operation, rule.rate, None, form.lower(), seconds, rule.count)
     services = list(ERRORS) if rule.service == "*" else [rule.service]
     known = {name.lower(): name for s in services for name in ERRORS[s]}
     name = known.get(fault.lower()) or known.get(fault.lower() + "exception")
@@ -272,7 +279,7 @@ def _with_fault(rule: FaultRule, fault: str | None, raw: str) -> FaultRule:
             f"fault rule {raw!r}: unknown fault {fault!r} "
             f"(one of {', '.join(choices)}, timeout:<s>, late:<s>, delay:<s>)"
         )
-    return FaultRule(rule.service, rule.operation, rule.rate, name)
+    return FaultRule(rule.service, rule.operation, rule.rate, name, count=rule.count)
 
 
 # -- the middleware ----------------------------------------------------------------------------------
@@ -300,6 +307,7 @@ class FaultInjector:
     ) -> None:
         self._app = app
         self._rules = list(rules or [])
+        self._spent: Counter[int] = Counter()  # rule index -> faults injected by a `#N` rule
         self._spec = ",".join(r.describe() for r in self._rules)
         self._scope_all = scope_all
         self._rng = random.Random(seed)
@@ -327,31 +335,42 @@ class FaultInjector:
     def set_rules(self, rules: list[FaultRule]) -> None:
         with self._lock:
             self._rules = list(rules)
+            self._spent.clear()
             self._spec = ",".join(r.describe() for r in rules)
             self.injected.clear()
 
     def decide(self, call: AwsCall) -> Decision | None:
         with self._lock:
-            matching = [r for r in self._rules if r.matches(call.service, call.operation)]
+            matching = [
+                (i, r)
+                for i, r in enumerate(self._rules)
+                if r.matches(call.service, call.operation) and (r.count is None or self._spent[i] < r.count)
+            ]
             if not matching:
                 return None
-            best = max(r.specificity for r in matching)
-            for rule in (r for r in matching if r.specificity == best):
+            best = max(r.specificity for _, r in matching)
+            for index, rule in ((i, r) for i, r in matching if r.specificity == best):
                 if rule.rate <= 0 or self._rng.random() >= rule.rate:
                     continue
-                if rule.slow:
-                    error = _TIMEOUT_ERROR.get(call.service) if rule.slow == "timeout" else None
-                    if rule.slow == "timeout" and error is None:
-                        continue
-                    return Decision(rule, error)
-                if rule.fault is not None:
-                    if call.service in ERRORS and applies(call.service, rule.fault, call.operation):
-                        return Decision(rule, rule.fault)
-                    continue
-                mix = [n for n in ERRORS.get(call.service, {}) if applies(call.service, n, call.operation)]
-                if mix:
-                    return Decision(rule, self._rng.choice(mix))
+                decision = self._pick(call, rule)
+                if decision is not None:
+                    self._spent[index] += 1
+                    return decision
             return None
+
+    def _pick(self, call: AwsCall, rule: FaultRule) -> Decision | None:
+        """The fault a hit rule injects into this call (None: it cannot happen to this operation)."""
+        if rule.slow:
+            error = _TIMEOUT_ERROR.get(call.service) if rule.slow == "timeout" else None
+            if rule.slow == "timeout" and error is None:
+                return None
+            return Decision(rule, error)
+        if rule.fault is not None:
+            if call.service in ERRORS and applies(call.service, rule.fault, call.operation):
+                return Decision(rule, rule.fault)
+            return None
+        mix = [n for n in ERRORS.get(call.service, {}) if applies(call.service, n, call.operation)]
+        return Decision(rule, self._rng.choice(mix)) if mix else None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
         if environ.get("PATH_INFO") == ADMIN_PATH:

@@ -334,3 +334,17 @@ def test_the_admin_path_rejects_bad_specs_and_other_hosts(server):
         {"PATH_INFO": ADMIN_PATH, "REQUEST_METHOD": "GET", "REMOTE_ADDR": "10.1.2.3"}, lambda s, h: statuses.append(s)
     )
     assert statuses == ["403 FORBIDDEN"] and "loopback" in json.loads(b"".join(body))["error"]
+
+
+def test_counted_rules_fail_exactly_the_next_n_calls():
+    rules = parse_spec("dynamodb:TransactWriteItems=#2/TransactionConflict,dynamodb:GetItem=#1")
+    assert rules[0] == FaultRule("dynamodb", "TransactWriteItems", 1.0, "TransactionConflict", count=2)
+    assert rules[0].describe() == "dynamodb:TransactWriteItems=#2/TransactionConflict"
+    faults = FaultInjector(lambda e, s: [b""], rules)
+    hits = [faults.decide(call("dynamodb", "TransactWriteItems")) is not None for _ in range(4)]
+    assert hits == [True, True, False, False]
+    assert faults.decide(call("dynamodb", "PutItem")) is None  # no rule for it
+    assert faults.decide(call("dynamodb", "GetItem")) is not None
+    assert faults.decide(call("dynamodb", "GetItem")) is None
+    faults.set_rules(rules)  # new rules, fresh counts
+    assert faults.decide(call("dynamodb", "GetItem")) is not None
