@@ -3,7 +3,7 @@
 Policies come from template.yaml, the way SAM builds each function's execution role:
 - inline `Policies` documents (`- Statement: [...]`), intrinsics resolved to the local ARNs;
 - SAM policy templates (`- AWSSecretsManagerGetSecretValuePolicy: {SecretArn: ...}`), expanded from
-  SAM's own `policy_templates.json` (the aws-sam-translator package), parameters substituted as SAM
+  SAM's own `policy_templates.json` (aws-sam-translator, requirements/sam-policies.txt), parameters substituted as SAM
   does;
 - the managed policies SAM attaches for event sources: an `SQS` event adds
   AWSLambdaSQSQueueExecutionRole, a `DynamoDB` (stream) event AWSLambdaDynamoDBExecutionRole. Lambda's
@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -96,15 +99,20 @@ class PolicyError(ValueError):
 
 
 # -- building each function's policy ----------------------------------------------------------------
-def sam_policy_templates() -> dict[str, Any]:
-    """SAM's policy templates (aws-sam-translator's policy_templates.json)."""
-    from importlib import resources
+SAM_TEMPLATES = "samtranslator/policy_templates_data/policy_templates.json"
 
-    try:
-        data = resources.files("samtranslator").joinpath("policy_templates_data/policy_templates.json")
-        return dict(json.loads(data.read_text(encoding="utf-8"))["Templates"])
-    except ModuleNotFoundError as exc:
-        raise PolicyError("SAM policy templates need the aws-sam-translator package (requirements/dev.txt)") from exc
+
+def sam_policy_templates() -> dict[str, Any]:
+    """SAM's policy templates: aws-sam-translator's policy_templates.json, from the copy `make install`
+    puts in `.venv/sam-policies` (requirements/sam-policies.txt) or an importable samtranslator."""
+    candidates = [Path(sys.prefix) / "sam-policies" / SAM_TEMPLATES]
+    spec = importlib.util.find_spec("samtranslator")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(p).parent / SAM_TEMPLATES for p in spec.submodule_search_locations]
+    for path in candidates:
+        if path.is_file():
+            return dict(json.loads(path.read_text(encoding="utf-8"))["Templates"])
+    raise PolicyError("SAM policy templates not found: run `make install` (requirements/sam-policies.txt)")
 
 
 def expand_policy_template(name: str, parameters: Mapping[str, Any], templates: Mapping[str, Any]) -> list[Statement]:
