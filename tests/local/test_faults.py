@@ -348,3 +348,21 @@ def test_counted_rules_fail_exactly_the_next_n_calls():
     assert faults.decide(call("dynamodb", "GetItem")) is None
     faults.set_rules(rules)  # new rules, fresh counts
     assert faults.decide(call("dynamodb", "GetItem")) is not None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "complaint"),
+    [
+        ("PRAKERJA_LOCAL_FAULTS", "dynamodb:GetItem=2", "rate must be between 0 and 1"),
+        ("PRAKERJA_LOCAL_FAULTS_SCOPE", "everything", "must be 'functions' or 'all'"),
+        ("PRAKERJA_LOCAL_IAM", "maybe", "must be 'on' or 'off'"),
+    ],
+)
+def test_the_stack_refuses_bad_switches_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, complaint: str
+):
+    from infra.local.__main__ import main
+
+    monkeypatch.setenv(variable, value)
+    assert main([]) == 2
+    assert complaint in capsys.readouterr().err
