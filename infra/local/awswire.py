@@ -89,6 +89,9 @@ def describe(environ: dict[str, Any]) -> AwsCall | None:
             return AwsCall(known[0], operation, "json", params if isinstance(params, dict) else {}, known[1])
     scope = _SCOPE.search(environ.get("HTTP_AUTHORIZATION") or "")
     service = scope.group(1) if scope else ""
+    if target and "." in target and service:  # another json service: its signing name and operation
+        version = "1.1" if "1.1" in str(environ.get("CONTENT_TYPE", "")) else "1.0"
+        return AwsCall(service, target.rpartition(".")[2], "json", {}, version)
     if service == "s3" or (not service and environ.get("REQUEST_METHOD") == "POST" and _is_form_upload(environ)):
         return _s3_call(environ)
     if service in _QUERY_NAMESPACES or service == "email":
