@@ -4,6 +4,9 @@ botocore parses it (error code, status, retryable or not), with the operation no
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.retries import standard
 
+from infra.launcher import ROOT
 from infra.local.awswire import AwsCall
 from infra.local.faults import ADMIN_PATH, FaultInjector, FaultRule, FaultSpecError, parse_spec
 from infra.local.moto_server import MotoServer
@@ -358,11 +362,17 @@ def test_counted_rules_fail_exactly_the_next_n_calls():
         ("PRAKERJA_LOCAL_IAM", "maybe", "must be 'on' or 'off'"),
     ],
 )
-def test_the_stack_refuses_bad_switches_before_starting_anything(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, complaint: str
-):
-    from infra.local.__main__ import main
-
-    monkeypatch.setenv(variable, value)
-    assert main([]) == 2
-    assert complaint in capsys.readouterr().err
+def test_the_stack_refuses_bad_switches_before_starting_anything(variable: str, value: str, complaint: str):
+    env = {**os.environ, variable: value, "PRAKERJA_PORT": "0", "PRAKERJA_AWS_PORT": "0", "PRAKERJA_REGISTRY_PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.local"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert complaint in done.stderr
+    assert "READY" not in done.stdout and "[registry]" not in done.stdout + done.stderr  # nothing started
