@@ -3,14 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 
 .PHONY: install dev test lint typecheck cfn-lint unit e2e browser browser-test web-regions bench clean
 
-$(STAMP): requirements/dev.txt src/requirements.txt pyproject.toml
+$(STAMP): requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --upgrade --target $(VENV)/sam-policies -r requirements/sam-policies.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@# The operations CLI on PATH too, where this machine lets us (a developer or CI machine as root).
 	@if [ -w /usr/local/bin ] && [ ! -e /usr/local/bin/prakerja -o -L /usr/local/bin/prakerja ]; then \
