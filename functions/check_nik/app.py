@@ -45,7 +45,7 @@ def check_record(record: SQSRecord) -> None:
     except Deferred as wait:
         deferrals = int(job.get("deferrals", 0))
         if deferrals < settings.nik_max_deferrals:
-            delay = min(900, math.ceil(wait.delay_s + random.uniform(0, 2)))  # noqa: S311 - jitter
+            delay = min(900, math.ceil(wait.delay_s + random.uniform(0, 2)))  # noqa: S311 - jitter  # nosec B311 # backoff jitter, not a secret
             nik_queue().send(json.dumps({**job, "deferrals": deferrals + 1}), delay_s=delay)
             metrics.add_metric(name="NikCheckDeferred", unit=MetricUnit.Count, value=1)
             logger.info("registry gate closed: check deferred", extra={"delay_s": delay, "deferrals": deferrals})

@@ -55,7 +55,7 @@ class Session:
             "registration_id": self.registration_id,
             **extra,
             "access_token": self.access_token,
-            "token_type": "Bearer",
+            "token_type": "Bearer",  # nosec B105 # the OAuth token type name, not a password
             "expires_in": self.expires_in,
         }
 
