@@ -541,6 +541,7 @@ def test_registration_bot_check_is_optional_and_off_by_default(template: dict[st
 
 
 def test_waf_logs_only_acted_on_requests_without_credentials(template: dict[str, Any]) -> None:
+    assert template["Resources"]["ApiWebAclLogging"]["DependsOn"] == "ApiWebAclLogGroup"
     logging = props(template, "ApiWebAclLogging")
     assert logging["ResourceArn"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
     (destination,) = logging["LogDestinationConfigs"]
