@@ -57,7 +57,7 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     "GetRegistrationFunction": {"GetItem": {"REG#*"}},
     "HealthFunction": {},
     "VerifyNikFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}, "PutItem": {"NIK#*", "OUTBOX#*"}},
-    "UploadPhotoFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}},
+    "UploadPhotoFunction": {"UpdateItem": {"REG#*"}},
     "ListBatchesFunction": {"Query": {"BATCHES"}, "BatchGetItem": {"SEAT#*"}},
     "JoinBatchFunction": {
         "GetItem": {"REG#*", "BATCHES"},
