@@ -31,7 +31,7 @@ from typing import Any
 
 DEFAULT_REGION = "ap-southeast-3"
 DEFAULT_LOCAL_AWS_PORT = 5000
-LOCAL_DUMMY_SECRET = "local"  # noqa: S105 - moto accepts any key; not a secret
+LOCAL_DUMMY_SECRET = "local"  # noqa: S105 - moto accepts any key; not a secret  # nosec B105
 TABLE = "RegistrationsTable"
 # queue name -> (source queue logical id or None, DLQ logical id)
 QUEUES: dict[str, tuple[str | None, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
+import subprocess  # nosec B404 # starts our own local stack
 import sys
 import threading
 import time
@@ -50,7 +50,7 @@ class LocalStack:
         return f"http://127.0.0.1:{self.aws_port}"
 
     def start(self, timeout_s: float = 90) -> None:
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # nosec B603 # fixed argv: this interpreter, -m infra.local
             [sys.executable, "-m", "infra.local", *self.args],
             cwd=ROOT,
             env=self.env,
@@ -61,7 +61,7 @@ class LocalStack:
         ready = threading.Event()
 
         def pump() -> None:
-            assert self.proc and self.proc.stdout
+            assert self.proc and self.proc.stdout  # nosec B101 # type narrowing: set by start() before the pump runs
             for line in self.proc.stdout:
                 self.output.append(line)
                 if len(self.output) > 5000:

@@ -85,7 +85,7 @@ def sandbox(**overrides: str) -> Iterator[Sandbox]:
     env = {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 # moto's dummy credentials
         "TABLE_NAME": "prakerja-sandbox",
         "PHOTO_BUCKET": "prakerja-sandbox-photos",
         "SENDER_EMAIL": "no-reply@prakerja.local",
@@ -94,7 +94,7 @@ def sandbox(**overrides: str) -> Iterator[Sandbox]:
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "PASSWORD_SCRYPT_N": "1024",
+        "PASSWORD_SCRYPT_N": "1024",  # nosec B105 # scrypt cost for tests, not a password
         **overrides,
     }
     saved = dict(os.environ)
@@ -121,7 +121,7 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
         if src not in sys.path:
             sys.path.insert(0, src)
         spec = importlib.util.spec_from_file_location(name, ROOT / "functions" / function / "app.py")
-        assert spec and spec.loader
+        assert spec and spec.loader  # nosec B101 # type narrowing of importlib's Optional
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)

@@ -94,8 +94,13 @@ EVENT_PROPERTIES = {
     },
 }
 
-WORK_QUEUES = {"EmailQueue": ("EmailDLQ", 5), "NikQueue": ("NikDLQ", 12), "PhotoQueue": ("PhotoDLQ", 5)}
-DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ"}
+WORK_QUEUES = {
+    "EmailQueue": ("EmailDLQ", 5),
+    "NikQueue": ("NikDLQ", 12),
+    "PhotoQueue": ("PhotoDLQ", 5),
+    "EmailEventsQueue": ("EmailEventsDLQ", 5),
+}
+DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ", "EmailEventsDLQ"}
 
 READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction"}
 WRITE_ACTIONS = {
@@ -118,7 +123,11 @@ ALLOWED_ENV = {
     "NIK_QUEUE_URL",
     "PHOTO_BUCKET",
     "APP_SECRET_ARN",
+    "TOKEN_SECRET_ARN",
+    "CODE_SECRET_ARN",
     "NIK_KMS_KEY_ID",
+    "NIK_MAC_KEY_ID",
+    "CONFIGURATION_SET",
     "SENDER_EMAIL",
     "REGISTRY_URL",
     "REGISTRY_TIMEOUT_S",
@@ -206,8 +215,19 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def role_of(template: dict[str, Any], logical_id: str) -> str:
+    """The logical id of the function's execution role (every function has its own AWS::IAM::Role)."""
+    role = get_att(props(template, logical_id).get("Role"))
+    assert role is not None and role[1] == "Arn", f"{logical_id}: Role must be !GetAtt <its role>.Arn"
+    return role[0]
+
+
 def policy_items(template: dict[str, Any], logical_id: str) -> list[Any]:
-    return as_list(props(template, logical_id).get("Policies", []))
+    """The function role's inline policy documents, plus SAM `Policies` if any were set."""
+    documents: list[Any] = as_list(props(template, logical_id).get("Policies", []))
+    role = template["Resources"][role_of(template, logical_id)]["Properties"]
+    documents.extend(policy["PolicyDocument"] for policy in role.get("Policies", []))
+    return documents
 
 
 def inline_statements(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
@@ -349,7 +369,9 @@ def test_api_stage_cors_throttling_logging_and_problem_responses(template: dict[
 
 
 def test_policies_have_no_wildcard_actions_or_resources(template: dict[str, Any]) -> None:
+    """Resource '*' only for actions without resource-level permissions (tests/test_template_iam.py)."""
     for logical_id in FUNCTIONS:
+        assert "Policies" not in props(template, logical_id), f"{logical_id}: SAM Policies next to its own Role"
         for item in policy_items(template, logical_id):
             assert not isinstance(item, str), f"{logical_id}: managed policy {item} attached"
         for statement in inline_statements(template, logical_id):
@@ -358,7 +380,8 @@ def test_policies_have_no_wildcard_actions_or_resources(template: dict[str, Any]
             for action in as_list(statement["Action"]):
                 assert "*" not in action, f"{logical_id}: wildcard action {action}"
             for resource in as_list(statement["Resource"]):
-                assert resource != "*", f"{logical_id}: Resource '*' in {statement.get('Sid')}"
+                if resource == "*":
+                    assert as_list(statement["Action"]) == ["dynamodb:ListStreams"], statement.get("Sid")
 
 
 def test_read_only_functions_cannot_write(template: dict[str, Any]) -> None:
@@ -378,6 +401,7 @@ def test_read_only_functions_cannot_write(template: dict[str, Any]) -> None:
 
 def test_health_has_no_extra_permissions(template: dict[str, Any]) -> None:
     assert "Policies" not in props(template, "HealthFunction")
+    assert inline_statements(template, "HealthFunction") == []
 
 
 def test_nik_key_use_is_split_between_submit_and_check(template: dict[str, Any]) -> None:
@@ -495,11 +519,12 @@ def test_table_has_pitr_sse_ttl_and_stream(template: dict[str, Any]) -> None:
     assert p["DeletionProtectionEnabled"] is True
 
 
-def test_keys_rotate_and_the_secret_is_generated(template: dict[str, Any]) -> None:
-    for key in ("NikKey", "DataKey"):
+def test_keys_rotate_and_the_secrets_are_generated(template: dict[str, Any]) -> None:
+    for key in ("NikKey", "DataKey", "SecretsKey", "LogsKey", "NotificationsKey"):
         assert props(template, key)["EnableKeyRotation"] is True
-    generated = props(template, "AppSecret")["GenerateSecretString"]
-    assert generated["PasswordLength"] == 64 and generated["ExcludePunctuation"] is True
+    for secret in ("AppSecret", "TokenSigningSecret", "CodeSecret"):
+        generated = props(template, secret)["GenerateSecretString"]
+        assert generated["PasswordLength"] == 64 and generated["ExcludePunctuation"] is True
 
 
 def test_photo_bucket_is_private_and_notifies_the_photo_queue(template: dict[str, Any]) -> None:
@@ -533,13 +558,14 @@ def test_dashboard_shows_the_funnel_per_emitting_service(template: dict[str, Any
     assert all(w["properties"]["metrics"] for w in widgets)
 
 
-def test_alarms_notify_only_when_an_address_is_given(template: dict[str, Any]) -> None:
+def test_alarms_always_notify_the_alarm_topic(template: dict[str, Any]) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     assert alarms
     for name, alarm in alarms.items():
         p = alarm["Properties"]
         assert p["TreatMissingData"] == "notBreaching", name
-        assert p["AlarmActions"]["Fn::If"][0] == "HasAlarmEmail", name
+        assert p["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert p["OKActions"] == [{"Ref": "AlarmTopic"}], name
     watched_queues = {
         get_att(d["Value"])[0]
         for a in alarms.values()
@@ -547,7 +573,12 @@ def test_alarms_notify_only_when_an_address_is_given(template: dict[str, Any]) -
         if d["Name"] == "QueueName" and get_att(d["Value"])
     }
     assert watched_queues >= DLQS | {"NikQueue", "EmailQueue"}
-    assert template["Resources"]["AlarmTopic"]["Condition"] == "HasAlarmEmail"
+    # the topic always exists; only the email subscription depends on AlarmEmail
+    assert "Condition" not in template["Resources"]["AlarmTopic"]
+    subscription = template["Resources"]["AlarmTopicSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
 
 
 def test_outputs_for_the_ops_cli(template: dict[str, Any]) -> None:

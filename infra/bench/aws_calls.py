@@ -48,7 +48,7 @@ def measure(call: Callable[[], dict[str, Any]]) -> tuple[int, list[str], int]:
 def person() -> dict[str, str]:
     return {
         "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
-        "password": "password-123",
+        "password": "password-123",  # nosec B105 # a throwaway benchmark account on the local stack
         "full_name": "Budi Santoso",
         "phone": "081234567890",
     }

@@ -1,8 +1,10 @@
 """Creating the template's resources in moto, from the template's own definitions.
 
-Tables, queues, buckets, KMS keys/aliases and secrets are created (in dependency order);
-everything else (IAM, alarms, log groups, API resources, policies, layers...) is skipped with
-a debug line. Properties moto does not support are skipped with an info line naming them.
+Tables, queues, buckets, KMS keys (HMAC keys included) and aliases, secrets, SNS topics and
+their subscriptions, and SES configuration sets with their event destinations are created (in
+dependency order); everything else (IAM, WAF, alarms, log groups, API resources, policies,
+layers...) is skipped with a debug line. Properties moto does not support are skipped with an
+info line naming them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ log = logging.getLogger("infra.local.provision")
 
 TABLE, QUEUE, BUCKET = "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::S3::Bucket"
 KEY, ALIAS, SECRET = "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::SecretsManager::Secret"
-PROVISIONED_TYPES = (KEY, ALIAS, SECRET, TABLE, QUEUE, BUCKET)
+TOPIC, SUBSCRIPTION = "AWS::SNS::Topic", "AWS::SNS::Subscription"
+CONFIG_SET, CONFIG_SET_EVENTS = "AWS::SES::ConfigurationSet", "AWS::SES::ConfigurationSetEventDestination"
+PROVISIONED_TYPES = (KEY, ALIAS, SECRET, TABLE, QUEUE, BUCKET, TOPIC, SUBSCRIPTION, CONFIG_SET, CONFIG_SET_EVENTS)
 _QUEUE_ATTRIBUTES = (
     "DelaySeconds",
     "MaximumMessageSize",
@@ -111,6 +115,10 @@ class Provisioner:
             KEY: self._key,
             ALIAS: self._alias,
             SECRET: self._secret,
+            TOPIC: self._topic,
+            SUBSCRIPTION: self._subscription,
+            CONFIG_SET: self._config_set,
+            CONFIG_SET_EVENTS: self._config_set_events,
         }
 
     def provision_all(self) -> None:
@@ -288,10 +296,78 @@ class Provisioner:
         value = props.get("SecretString")
         if value is None:
             value = generate_secret_string(props.get("GenerateSecretString") or {})
-        args = _without_none({"Name": name, "Description": props.get("Description"), "SecretString": value})
+        args = _without_none(
+            {
+                "Name": name,
+                "Description": props.get("Description"),
+                "SecretString": value,
+                "KmsKeyId": props.get("KmsKeyId"),
+            }
+        )
         arn = self._client("secretsmanager").create_secret(**args)["ARN"]
-        _skipped(lid, props, {"Name", "Description", "SecretString", "GenerateSecretString"})
+        _skipped(lid, props, {"Name", "Description", "SecretString", "GenerateSecretString", "KmsKeyId"})
         return {"Ref": arn, "Id": arn, "name": name}
+
+    # -- SNS ----------------------------------------------------------------------------------------
+    def _topic(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = physical_name(lid, TOPIC)
+        attributes = {key: _text(props[key]) for key in ("DisplayName", "KmsMasterKeyId") if key in props}
+        arn = self._client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        _skipped(lid, props, {"TopicName", "DisplayName", "KmsMasterKeyId"})
+        return {"Ref": arn, "TopicArn": arn, "TopicName": name, "name": name}
+
+    def _subscription(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        """SQS subscriptions deliver locally too (moto's SNS publishes into moto's SQS)."""
+        attributes = {key: _text(props[key]) for key in ("RawMessageDelivery", "FilterPolicy") if key in props}
+        if isinstance(props.get("FilterPolicy"), dict):
+            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+        arn = self._client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        _skipped(lid, props, {"TopicArn", "Protocol", "Endpoint", "RawMessageDelivery", "FilterPolicy"})
+        return {"Ref": arn, "Arn": arn}
+
+    # -- SES ----------------------------------------------------------------------------------------
+    def _config_set(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        ses = self._client("ses")
+        name = str(props.get("Name") or physical_name(lid, CONFIG_SET))
+        ses.create_configuration_set(ConfigurationSet={"Name": name})
+        reputation = props.get("ReputationOptions") or {}
+        if "ReputationMetricsEnabled" in reputation:
+            _optional(
+                lid,
+                "ReputationOptions",
+                lambda: ses.update_configuration_set_reputation_metrics_enabled(
+                    ConfigurationSetName=name, Enabled=_true(reputation["ReputationMetricsEnabled"])
+                ),
+            )
+        _skipped(lid, props, {"Name", "ReputationOptions"})
+        return {"Ref": name, "name": name}
+
+    def _config_set_events(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        destination = props["EventDestination"]
+        name = str(destination.get("Name") or physical_name(lid))
+        args: dict[str, Any] = {
+            "Name": name,
+            "Enabled": _true(destination.get("Enabled", True)),
+            "MatchingEventTypes": list(destination.get("MatchingEventTypes") or []),
+        }
+        if destination.get("SnsDestination"):
+            args["SNSDestination"] = {"TopicARN": destination["SnsDestination"]["TopicARN"]}
+        self._client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=props["ConfigurationSetName"], EventDestination=args
+        )
+        others = set(destination) - {"Name", "Enabled", "MatchingEventTypes", "SnsDestination"}
+        if others:
+            log.info(
+                "event destination settings skipped locally",
+                extra={"resource": lid, "skipped": ",".join(sorted(others))},
+            )
+        return {"Ref": name, "name": name}
 
 
 def generate_secret_string(spec: Mapping[str, Any]) -> str:

@@ -64,7 +64,7 @@ CfnLoader.add_multi_constructor("!", _construct_intrinsic)
 
 def load_yaml(text: str) -> Any:
     """Parse CloudFormation YAML; short tags come back in their long (JSON) form."""
-    return yaml.load(text, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(text, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass  # nosec B506
 
 
 @dataclass(frozen=True)

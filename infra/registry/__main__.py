@@ -137,7 +137,7 @@ def _nik(place: str, district: str, birth: dt.date, gender: str, serial: str) ->
 
 
 def generate_fixture(count: int = 50, seed: int = 20200411) -> list[dict[str, str]]:
-    rng = random.Random(seed)  # synthetic test data, not security
+    rng = random.Random(seed)  # nosec B311 # synthetic test data, not security
     people: list[dict[str, str]] = []
     seen: set[str] = set()
 

@@ -238,7 +238,7 @@ class RegistryStandIn:
         self.stats = Stats()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        self._rng = rng or random.Random()  # fault injection, not security
+        self._rng = rng or random.Random()  # nosec B311 # fault injection, not security
         self._thread: threading.Thread | None = None
         self.httpd = _Server((HOST, port), _Handler, self)
 
