@@ -310,7 +310,7 @@ class FaultInjector:
         self._spent: Counter[int] = Counter()  # rule index -> faults injected by a `#N` rule
         self._spec = ",".join(r.describe() for r in self._rules)
         self._scope_all = scope_all
-        self._rng = random.Random(seed)
+        self._rng = random.Random(seed)  # nosec B311 # draws which calls fail, not a secret
         self._lock = threading.Lock()
         self._sleep = sleep
         self.injected: Counter[str] = Counter()
@@ -395,7 +395,8 @@ class FaultInjector:
             return self._late(environ, start_response, rule.seconds)
         if rule.slow == "timeout":
             self._sleep(rule.seconds)
-        assert decision.error is not None
+        if decision.error is None:  # an error decision always names its error
+            raise RuntimeError("fault decision without an error")
         return send(ERRORS[call.service][decision.error](call, self._rng), start_response)
 
     def _late(self, environ: dict[str, Any], start_response: StartResponse, seconds: float) -> list[bytes]:

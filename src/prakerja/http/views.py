@@ -15,7 +15,7 @@ def session_body(session: Session, **extra: Any) -> dict[str, Any]:
         "registration_id": session.registration_id,
         **extra,
         "access_token": session.access_token,
-        "token_type": "Bearer",
+        "token_type": "Bearer",  # nosec B105 # the OAuth token type name, not a password
         "expires_in": session.expires_in,
     }
 

@@ -45,7 +45,7 @@ class OutboxRelay:
         self._decode = decode
         self._log = log
         self._count = count
-        self._rng = rng or random.Random()  # noqa: S311 - spreading load, not security
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311 # spreading load, not security
 
     def relay(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         changes = [self._decode(r) for r in records]
