@@ -1,0 +1,201 @@
+"""The local stack's TransactWriteItems (infra/local/moto_fixes.py): cost per transaction
+independent of table size, exact rollback of cancelled transactions, stream left intact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.models.dynamo_type import Item
+
+from infra.local import moto_fixes
+
+REGION = "ap-southeast-3"
+TABLE = "registrations"
+PAIRS = "pairs"  # hash + range key
+
+
+@pytest.fixture
+def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", moto_fixes.backend_transact_write_items)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "email", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-email",
+                    "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        client.create_table(
+            TableName=PAIRS,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        yield client
+
+
+def put(ddb: Any, pk: str, **attrs: str) -> None:
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, **{k: {"S": v} for k, v in attrs.items()}})
+
+
+def everything(ddb: Any) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: sorted(ddb.scan(TableName=name)["Items"], key=lambda i: (i["pk"]["S"], i.get("sk", {}).get("S", "")))
+        for name in (TABLE, PAIRS)
+    }
+
+
+class StreamReader:
+    """The table's stream shard as seen before the transactions, like the stream poller's iterator
+    (read through moto's backend: in-process moto does not route the streams API)."""
+
+    def __init__(self, table: str) -> None:
+        self._table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table)
+        self._shard = self._table.stream_shard
+        self._seen = len(self._shard.items)
+
+    def read(self) -> list[tuple[str, str]]:
+        assert self._table.stream_shard is self._shard, "the table's stream shard was replaced"
+        records = [r.to_json() for r in self._shard.items[self._seen :]]
+        self._seen = len(self._shard.items)
+        return [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records]
+
+
+def test_items_copied_per_transaction_do_not_grow_with_the_table(ddb: Any, monkeypatch: pytest.MonkeyPatch):
+    for i in range(300):
+        put(ddb, f"reg#{i}", email=f"u{i}@example.com", name="Siti")
+    copied: list[Any] = []
+    real_deepcopy = Item.__deepcopy__
+
+    def counting_deepcopy(item: Item, memo: dict[int, Any]) -> Item:
+        copied.append(item)
+        return real_deepcopy(item, memo)
+
+    monkeypatch.setattr(Item, "__deepcopy__", counting_deepcopy)
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#new"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": "reg#1"}},
+                    "UpdateExpression": "SET #n = :n",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": {":n": {"S": "Budi"}},
+                }
+            },
+            {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "reg#2"}}}},
+        ]
+    )
+    # The undo log copies the items the transaction touches (and moto's update_item copies the
+    # item it updates): a handful, not the 300 items of the table.
+    assert len(copied) <= 2 * 3, len(copied)
+    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "reg#1"}})["Item"]["name"]["S"] == "Budi"
+    assert "Item" in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "reg#new"}})
+    assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "reg#2"}})
+
+
+def test_a_condition_failure_in_the_middle_leaves_nothing_written(ddb: Any):
+    put(ddb, "reg#1", email="a@example.com", name="Siti")
+    put(ddb, "reg#2", email="b@example.com", name="Budi")
+    ddb.put_item(TableName=PAIRS, Item={"pk": {"S": "nik#1"}, "sk": {"S": "a"}, "v": {"S": "old"}})
+    before = everything(ddb)
+    stream, pairs_stream = StreamReader(TABLE), StreamReader(PAIRS)
+
+    with pytest.raises(ddb.exceptions.TransactionCanceledException) as cancelled:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#3"}, "email": {"S": "c@example.com"}}}},
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "reg#1"}},
+                        "UpdateExpression": "SET #n = :n REMOVE email",
+                        "ExpressionAttributeNames": {"#n": "name"},
+                        "ExpressionAttributeValues": {":n": {"S": "Changed"}},
+                    }
+                },
+                {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "reg#2"}}}},
+                {
+                    "Put": {
+                        "TableName": PAIRS,
+                        "Item": {"pk": {"S": "nik#1"}, "sk": {"S": "a"}, "v": {"S": "new"}},
+                    }
+                },
+                {"Put": {"TableName": PAIRS, "Item": {"pk": {"S": "nik#2"}, "sk": {"S": "b"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "reg#absent"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#after"}}}},
+            ]
+        )
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "None", "None", "ConditionalCheckFailed", "None"]
+    assert everything(ddb) == before
+    by_email = ddb.query(
+        TableName=TABLE,
+        IndexName="by-email",
+        KeyConditionExpression="email = :e",
+        ExpressionAttributeValues={":e": {"S": "a@example.com"}},
+    )
+    assert [i["pk"]["S"] for i in by_email["Items"]] == ["reg#1"]
+    # The stream records nothing for the cancelled transaction and keeps working afterwards.
+    assert stream.read() == [] and pairs_stream.read() == []
+    put(ddb, "reg#4")
+    ddb.delete_item(TableName=TABLE, Key={"pk": {"S": "reg#1"}})
+    assert stream.read() == [("INSERT", "reg#4"), ("REMOVE", "reg#1")]
+
+
+def test_two_operations_on_one_item_roll_back_the_writes_before_them(ddb: Any):
+    put(ddb, "reg#1", name="Siti")
+    before = everything(ddb)
+    stream = StreamReader(TABLE)
+    with pytest.raises(ddb.exceptions.ClientError) as failed:
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#2"}}}},
+                {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "reg#1"}}}},
+                {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#2"}, "x": {"S": "again"}}}},
+            ]
+        )
+    assert failed.value.response["Error"]["Code"] == "ValidationException"
+    assert everything(ddb) == before
+    assert stream.read() == []
+
+
+def test_a_committed_transaction_writes_everything_and_streams_it_once(ddb: Any):
+    put(ddb, "reg#1", name="Siti")
+    stream = StreamReader(TABLE)
+    ddb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#2"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "reg#1"}}, "ConditionExpression": "attribute_exists(pk)"}},
+        ]
+    )
+    assert [i["pk"]["S"] for i in everything(ddb)[TABLE]] == ["reg#2"]
+    assert stream.read() == [("INSERT", "reg#2"), ("REMOVE", "reg#1")]
