@@ -158,12 +158,12 @@ class MotoServer:
             self._thread.join(5)
 
     # -- in-process access to moto's state (always under the lock) -------------------------------
-    def sent_emails(self) -> list[Any]:
-        """Every message moto's SES (v1 and v2) has accepted in this region, oldest first."""
+    def sent_emails_since(self, start: int) -> list[Any]:
+        """The messages moto's SES (v1 and v2) has accepted in this region from index `start` on."""
         from moto.ses.models import ses_backends
 
         with self.lock:
-            return list(ses_backends[ACCOUNT_ID][self.region].sent_messages)
+            return list(ses_backends[ACCOUNT_ID][self.region].sent_messages[start:])
 
     def forget_shard_iterator(self, iterator: str) -> None:
         """Drop a used DynamoDB stream iterator (moto keeps every one it issued for ever)."""

@@ -23,6 +23,7 @@ from infra.local.functions import (
 )
 from infra.local.gateway import MAILBOX_PATH, ApiSettings, Gateway, GatewayServer
 from infra.local.intrinsics import Resolver
+from infra.local.mailbox import Mailbox
 from infra.local.moto_server import MotoServer
 from infra.local.names import ACCOUNT_ID, LOCAL_STACK_NAME
 from infra.local.provision import Provisioner, ResourceValues
@@ -120,7 +121,8 @@ class LocalStack:
     def _start_gateway(self, template: Template, resolver: Resolver, parameters: Mapping[str, str]) -> None:
         apis = api_settings(template, resolver, parameters.get("Stage") or overrides.LOCAL_STAGE)
         self.stage = apis[None].stage
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails)
+        mailbox = Mailbox(self.moto.sent_emails_since)
+        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, mailbox.messages_for)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
