@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint unit e2e bench clean
+.PHONY: install dev test lint typecheck cfn-lint unit e2e bench load clean
 
 $(STAMP): requirements/dev.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ e2e: install
 bench: install
 	$(PY) -m infra.bench.cold_start
 	$(PY) -m infra.bench.aws_calls
+
+## The funnel under load with Locust (local stack unless LOAD_HOST / --host): LOAD_USERS, LOAD_CONCURRENCY,
+## LOAD_TIME_LIMIT_S, LOAD_SCRYPT_N, LOAD_STATUS_READS; results in load-results/<run>/. See README "Load test".
+load: install
+	$(PY) -m infra.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
