@@ -13,11 +13,22 @@ that one item (or "absent") is recorded; a cancelled transaction puts the touche
 reverse order, straight into the table's storage, and drops the stream records it added.
 DynamoDB itself records nothing for a cancelled transaction. Tables are never copied or
 replaced, so their stream shards (and the iterators into them) stay intact.
+
+DynamoDB Streams GetRecords: answered with the stored records as JSON, without moto's
+model-driven serializer (which cost ~2 ms per record).
+
+SQS ReceiveMessage: the retention check of each received message computed all the queue's
+attributes (counting every message in the queue), so receiving from a backlog was quadratic;
+and those attributes (read for every message sent too) are computed in one pass.
 """
 
 from __future__ import annotations
 
+import base64
+import calendar
 import copy
+import datetime
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +88,14 @@ class UndoLog:
         self.streams.clear()
 
 
+class _ConditionFailed(Exception):
+    """A transaction operation's condition failed; `item` is the ALL_OLD image when asked for."""
+
+    def __init__(self, message: str, item: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.message, self.item = message, item
+
+
 def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], undo: UndoLog | None = None) -> None:
     """moto 5.2.5's `DynamoDBBackend.transact_write_items` with an undo log instead of table copies."""
     from moto.dynamodb.exceptions import (
@@ -87,97 +106,160 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], und
         TransactionCanceledException,
         TransactWriteSingleOpException,
     )
-    from moto.dynamodb.comparisons import get_filter_expression
 
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
     undo = undo if undo is not None else UndoLog()
     target_items: set[tuple[str, str]] = set()
-
-    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
-        item = (str(table_name), str(dict(sorted(key.items()))))
-        if item in target_items:
-            raise MultipleTransactionsException()
-        target_items.add(item)
-
     errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
     for item in transact_items:
-        original_item: dict[str, Any] | None = None
         if len(list(item.keys())) > 1:
             undo.roll_back()
             raise TransactWriteSingleOpException
         try:
-            op_type, op = next(iter(item.items()))
-            if op_type not in _OPERATIONS:
-                raise ValueError("Unsupported transaction operation")
-            table_name = op["TableName"]
-            condition_expression = op.get("ConditionExpression")
-            names = op.get("ExpressionAttributeNames")
-            values = op.get("ExpressionAttributeValues")
-            if op_type == "Put":
-                attrs = op["Item"]
-                table = backend.get_table(table_name)
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
-            check_unicity(table_name, key)
-
-            current = backend.get_item(table_name, key)
-            if condition_expression is not None:
-                condition_op = get_filter_expression(condition_expression, names, values)
-                if not condition_op.expr(current):
-                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                        original_item = current.to_json()["Attributes"]
-                    raise ConditionalCheckFailed(item=original_item)
-
-            if op_type != "ConditionCheck":
-                table = backend.get_table(table_name)
-                hash_key, range_key = backend.get_keys_value(table, key)
-                undo.record(table, hash_key, range_key)
-            if op_type == "Put":
-                backend.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Delete":
-                backend.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
-            elif op_type == "Update":
-                backend.update_item(
-                    table_name,
-                    key,
-                    update_expression=op["UpdateExpression"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+            _operation(backend, item, undo, target_items)
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
             undo.roll_back()
             raise
+        except _ConditionFailed as e:
+            errors.append(("ConditionalCheckFailed", e.message, e.item))
         except ConditionalCheckFailed as e:
-            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+            errors.append(("ConditionalCheckFailed", str(e.message), None))
         except Exception as e:  # noqa: BLE001 - moto reports every other failure as a cancellation reason
-            errors.append((type(e).__name__, str(e), original_item))
+            errors.append((type(e).__name__, str(e), None))
 
     if any(code is not None for code, _, _ in errors):
         undo.roll_back()
         raise TransactionCanceledException(errors)
 
 
+def _operation(backend: Any, item: dict[str, Any], undo: UndoLog, target_items: set[tuple[str, str]]) -> None:
+    """One operation of a transaction: its checks as moto makes them, then the write, logged in `undo`."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, MultipleTransactionsException
+
+    op_type, op = next(iter(item.items()))
+    if op_type not in _OPERATIONS:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    condition_expression = op.get("ConditionExpression")
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        attrs = op["Item"]
+        table = backend.get_table(table_name)
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+    else:
+        key = op["Key"]
+    target = (str(table_name), str(dict(sorted(key.items()))))
+    if target in target_items:
+        raise MultipleTransactionsException()
+    target_items.add(target)
+
+    current = backend.get_item(table_name, key)
+    if condition_expression is not None:
+        condition_op = get_filter_expression(condition_expression, names, values)
+        if not condition_op.expr(current):
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            raise _ConditionFailed(str(ConditionalCheckFailed(item=old).message), old)
+    if op_type == "ConditionCheck":
+        return
+    table = backend.get_table(table_name)
+    undo.record(table, *backend.get_keys_value(table, key))
+    writes = {
+        "condition_expression": condition_expression,
+        "expression_attribute_names": names,
+        "expression_attribute_values": values,
+    }
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], **writes)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, **writes)
+    else:
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **writes)
+
+
 def backend_transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
     """The method that replaces `DynamoDBBackend.transact_write_items`."""
     transact_write_items(self, transact_items)
+
+
+def message_within_retention(self: Any, queue_name: str, message: Any) -> bool:
+    """`SQSBackend.is_message_valid_based_on_retention_period` without computing every queue
+    attribute: moto 5.2.5 builds the queue's whole attribute dict (whose message counts walk every
+    message in the queue) twice for each message it receives, so a receive cost grew with the backlog."""
+    from moto.core.utils import unix_time
+
+    retention_s = int(self.get_queue(queue_name).message_retention_period)
+    return bool(retention_s + message.sent_timestamp / 1000 > unix_time())
+
+
+_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
+
+
+def queue_attributes(self: Any) -> dict[str, Any]:
+    """`Queue.attributes` in one pass over the messages.
+
+    moto computes the whole dict whenever any attribute is read (e.g. once per message sent, for
+    ContentBasedDeduplication), and its three message counts each walked every message and read
+    the clock twice per message. Same result, one walk, one clock reading.
+    """
+    from moto.core.utils import camelcase_to_underscores, unix_time_millis
+
+    now = unix_time_millis()
+    visible = delayed = not_visible = 0
+    for message in self._messages:
+        is_visible = now > message.visible_at
+        is_delayed = now < message.delayed_until
+        not_visible += not is_visible
+        delayed += is_delayed
+        visible += is_visible and not is_delayed
+    counts = dict(zip(_COUNTS, (visible, delayed, not_visible), strict=True))
+    names = list(self.BASE_ATTRIBUTES)
+    if self.fifo_queue:
+        names += self.FIFO_ATTRIBUTES
+    if self.kms_master_key_id:
+        names += self.KMS_ATTRIBUTES
+    result: dict[str, Any] = {
+        name: counts[name] if name in counts else getattr(self, camelcase_to_underscores(name)) for name in names
+    }
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    return {key: str(value).lower() if isinstance(value, bool) else value for key, value in result.items()}
+
+
+def _wire_json(value: Any) -> Any:
+    """JSON for what json cannot encode itself, as the JSON protocol writes it: timestamps as epoch
+    seconds, binary attribute values base64-encoded."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        seconds = calendar.timegm(value.timetuple())
+        return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def get_records_as_json(self: Any) -> str:
+    """`DynamoDBStreamsHandler.get_records` answering with the records as they are stored.
+
+    moto keeps stream records in their wire shape already (typed attribute values); its generic
+    response serializer walked every attribute of every record against the service model, which
+    made GetRecords (batches of 100 registration images) the costliest call under a crowd.
+    """
+    limit = self._get_param("Limit")
+    result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+    return json.dumps(result, default=_wire_json)
 
 
 def apply() -> None:
@@ -194,5 +276,11 @@ def apply() -> None:
             moto.__version__,
         )
 
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.sqs.models import Queue, SQSBackend
+
     DynamoDBBackend.transact_write_items = backend_transact_write_items  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = message_within_retention  # type: ignore[method-assign]
+    Queue.attributes = property(queue_attributes)  # type: ignore[assignment,method-assign]
+    DynamoDBStreamsHandler.get_records = get_records_as_json  # type: ignore[method-assign,assignment]
     _applied = True

@@ -3,6 +3,8 @@ independent of table size, exact rollback of cancelled transactions, stream left
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,7 +97,13 @@ def test_items_copied_per_transaction_do_not_grow_with_the_table(ddb: Any, monke
     monkeypatch.setattr(Item, "__deepcopy__", counting_deepcopy)
     ddb.transact_write_items(
         TransactItems=[
-            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#new"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Put": {
+                    "TableName": TABLE,
+                    "Item": {"pk": {"S": "reg#new"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
             {
                 "Update": {
                     "TableName": TABLE,
@@ -193,9 +201,175 @@ def test_a_committed_transaction_writes_everything_and_streams_it_once(ddb: Any)
     stream = StreamReader(TABLE)
     ddb.transact_write_items(
         TransactItems=[
-            {"Put": {"TableName": TABLE, "Item": {"pk": {"S": "reg#2"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "reg#1"}}, "ConditionExpression": "attribute_exists(pk)"}},
+            {
+                "Put": {
+                    "TableName": TABLE,
+                    "Item": {"pk": {"S": "reg#2"}},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": "reg#1"}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
         ]
     )
     assert [i["pk"]["S"] for i in everything(ddb)[TABLE]] == ["reg#2"]
     assert stream.read() == [("INSERT", "reg#2"), ("REMOVE", "reg#1")]
+
+
+# -- DynamoDB Streams GetRecords without moto's response serializer ------------------------------
+def _server_call(client: Any, host: str, target: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(
+        "/",
+        headers={
+            "Host": host,
+            "X-Amz-Target": target,
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=local/20260101/{REGION}/dynamodb/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        },
+        data=json.dumps(body),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return dict(json.loads(response.get_data(as_text=True)))
+
+
+def test_get_records_answers_exactly_what_motos_serializer_did(monkeypatch: pytest.MonkeyPatch):
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    ddb, streams = f"dynamodb.{REGION}.amazonaws.com", f"streams.dynamodb.{REGION}.amazonaws.com"
+    table = f"streamed-{uuid.uuid4().hex[:8]}"
+    _server_call(
+        client,
+        ddb,
+        "DynamoDB_20120810.CreateTable",
+        {
+            "TableName": table,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        },
+    )
+    item = {
+        "pk": {"S": "a"},
+        "n": {"N": "1.5"},
+        "l": {"L": [{"S": "x"}, {"M": {"b": {"BOOL": True}}}]},
+        "bin": {"B": "AAEC"},
+        "ss": {"SS": ["p", "q"]},
+        "bs": {"BS": ["AAE="]},
+        "nothing": {"NULL": True},
+    }
+    _server_call(client, ddb, "DynamoDB_20120810.PutItem", {"TableName": table, "Item": item})
+    _server_call(
+        client,
+        ddb,
+        "DynamoDB_20120810.UpdateItem",
+        {
+            "TableName": table,
+            "Key": {"pk": {"S": "a"}},
+            "UpdateExpression": "SET n = :n",
+            "ExpressionAttributeValues": {":n": {"N": "2"}},
+        },
+    )
+    _server_call(client, ddb, "DynamoDB_20120810.DeleteItem", {"TableName": table, "Key": {"pk": {"S": "a"}}})
+    arn = _server_call(client, ddb, "DynamoDB_20120810.DescribeTable", {"TableName": table})["Table"]["LatestStreamArn"]
+    description = _server_call(client, streams, "DynamoDBStreams_20120810.DescribeStream", {"StreamArn": arn})
+    shard = description["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records() -> list[dict[str, Any]]:
+        iterator = _server_call(
+            client,
+            streams,
+            "DynamoDBStreams_20120810.GetShardIterator",
+            {"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"},
+        )["ShardIterator"]
+        page = _server_call(
+            client, streams, "DynamoDBStreams_20120810.GetRecords", {"ShardIterator": iterator, "Limit": 100}
+        )
+        return list(page["Records"])
+
+    by_serializer = records()
+    monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", moto_fixes.get_records_as_json)
+    assert [r["eventName"] for r in by_serializer] == ["INSERT", "MODIFY", "REMOVE"]
+    assert records() == by_serializer
+
+
+# -- SQS ReceiveMessage: the retention check does not count the queue ---------------------------
+def test_receiving_from_a_backlog_does_not_compute_the_queue_attributes_per_message(monkeypatch: pytest.MonkeyPatch):
+    from moto.sqs.models import Queue, SQSBackend
+
+    monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period", moto_fixes.message_within_retention)
+    computed: list[int] = []
+    real_attributes = Queue.attributes
+
+    def counting_attributes(queue: Any) -> Any:
+        computed.append(1)
+        return real_attributes.fget(queue)  # type: ignore[attr-defined]
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="backlog")["QueueUrl"]
+        for start in range(0, 200, 10):
+            sqs.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(start, start + 10)]
+            )
+        monkeypatch.setattr(Queue, "attributes", property(counting_attributes))
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 10
+    assert computed == []  # moto 5.2.5 computed them twice per received message
+
+
+class _Message:
+    def __init__(self, sent_ms: float) -> None:
+        self.sent_timestamp = sent_ms
+
+
+class _Backend:
+    def __init__(self, retention_s: int) -> None:
+        self._queue = type("Q", (), {"message_retention_period": retention_s})()
+
+    def get_queue(self, name: str) -> Any:
+        return self._queue
+
+
+def test_messages_past_their_retention_period_are_not_valid(monkeypatch: pytest.MonkeyPatch):
+    import moto.core.utils
+
+    monkeypatch.setattr(moto.core.utils, "unix_time", lambda dt=None: 1_000_000.0)
+    backend = _Backend(retention_s=60)
+    assert moto_fixes.message_within_retention(backend, "q", _Message(sent_ms=(1_000_000 - 59) * 1000))
+    assert not moto_fixes.message_within_retention(backend, "q", _Message(sent_ms=(1_000_000 - 61) * 1000))
+
+
+def test_queue_attributes_in_one_pass_equal_motos(monkeypatch: pytest.MonkeyPatch):
+    from moto.sqs.models import Queue
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq = sqs.create_queue(QueueName="parked")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for name, extra in (
+            ("work", {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})}),
+            ("work.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"}),
+        ):
+            url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "60", **extra})["QueueUrl"]
+            group = {"MessageGroupId": "g"} if name.endswith(".fifo") else {}
+            for i in range(6):
+                delay = {} if group or i % 3 else {"DelaySeconds": 30}
+                sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", **group, **delay)
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)  # in flight
+            by_moto = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            with monkeypatch.context() as patched:
+                patched.setattr(Queue, "attributes", property(moto_fixes.queue_attributes))
+                ours = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert ours == by_moto
+            assert by_moto["ApproximateNumberOfMessagesNotVisible"] == "2"
+    assert int(by_moto["ApproximateNumberOfMessages"]) == 4  # the FIFO queue: 6 sent, 2 in flight
