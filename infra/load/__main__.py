@@ -53,6 +53,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=int(_env("LOAD_CONCURRENCY", "32")), help="clients (LOAD_CONCURRENCY)"
     )
     p.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=float(_env("LOAD_SPAWN_RATE", "4")),
+        help="clients started per second until all run (LOAD_SPAWN_RATE)",
+    )
+    p.add_argument(
         "--time-limit",
         type=float,
         default=float(_env("LOAD_TIME_LIMIT_S", "600")),
@@ -83,8 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a deployed stage URL (LOAD_HOST): register + login only, no mailbox, no reconciliation",
     )
     args = p.parse_args(argv)
-    if args.users < 1 or args.concurrency < 1 or args.time_limit <= 0:
-        p.error("--users, --concurrency and --time-limit must be positive")
+    if args.users < 1 or args.concurrency < 1 or args.time_limit <= 0 or args.spawn_rate <= 0:
+        p.error("--users, --concurrency, --spawn-rate and --time-limit must be positive")
     return args
 
 
@@ -117,14 +123,16 @@ def run(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {
         "target": "local stack" if local else args.host,
         "registrants": args.users,
-        "concurrency": args.concurrency,
+        "concurrency": f"{args.concurrency} clients, started {args.spawn_rate:g}/s",
         "time limit s": args.time_limit,
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start",
     }
     plan = Plan(registrants=args.users, run_id=run_id, local=local, status_reads=args.status_reads)
     recorder = Recorder()
     if not local:
-        elapsed = _drive(args.host.rstrip("/"), plan, args.concurrency, args.time_limit, recorder, None)
+        elapsed = _drive(
+            args.host.rstrip("/"), plan, args.concurrency, args.time_limit, recorder, None, args.spawn_rate
+        )
         return _report(out, settings, plan, recorder, elapsed, None)
 
     # Registrant users+1 walks the funnel first, outside the figures: the local stack imports each
@@ -145,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         _drive(stack.url, warmup, 1, 120.0, None, None)
         if warmup.outcomes != {"ok": 1}:
             print(f"warm-up journey did not complete: {warmup.outcomes}", flush=True)
-        elapsed = _drive(stack.url, plan, args.concurrency, args.time_limit, recorder, stack)
+        elapsed = _drive(stack.url, plan, args.concurrency, args.time_limit, recorder, stack, args.spawn_rate)
         print("waiting for the NIK checks to finish ...", flush=True)
         accepted = len(plan.nik_accepted) + len(warmup.nik_accepted)
         settings["NIK drain after the load s"] = round(wait_for_nik_checks(stack.aws_url, accepted, args.drain), 1)
@@ -158,7 +166,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(
-    host: str, plan: Plan, concurrency: int, time_limit: float, recorder: Recorder | None, stack: LocalStack | None
+    host: str,
+    plan: Plan,
+    concurrency: int,
+    time_limit: float,
+    recorder: Recorder | None,
+    stack: LocalStack | None,
+    spawn_rate: float | None = None,
 ) -> float:
     """Run the plan's journeys with `concurrency` Locust users until done or the time limit; seconds taken."""
     from locust.env import Environment
@@ -170,7 +184,7 @@ def _drive(
         environment.events.request.add_listener(recorder.on_request)
     runner = environment.create_local_runner()
     started = time.time()
-    runner.start(concurrency, spawn_rate=concurrency)
+    runner.start(concurrency, spawn_rate=spawn_rate or concurrency)
     last_progress = time.time()
     while plan.finished < plan.registrants and time.time() - started < time_limit:
         if plan.started >= plan.registrants and runner.user_count == 0:

@@ -373,3 +373,53 @@ def test_queue_attributes_in_one_pass_equal_motos(monkeypatch: pytest.MonkeyPatc
             assert ours == by_moto
             assert by_moto["ApproximateNumberOfMessagesNotVisible"] == "2"
     assert int(by_moto["ApproximateNumberOfMessages"]) == 4  # the FIFO queue: 6 sent, 2 in flight
+
+
+def test_get_item_answers_exactly_what_motos_serializer_did(monkeypatch: pytest.MonkeyPatch):
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    client = Client(DomainDispatcherApplication(create_backend_app))
+    ddb = f"dynamodb.{REGION}.amazonaws.com"
+    table = f"items-{uuid.uuid4().hex[:8]}"
+    _server_call(
+        client,
+        ddb,
+        "DynamoDB_20120810.CreateTable",
+        {
+            "TableName": table,
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
+    item = {
+        "pk": {"S": "REG#1"},
+        "sk": {"S": "REG"},
+        "n": {"N": "12.50"},
+        "big": {"N": "123456789012345678901234567890"},
+        "l": {"L": [{"S": "x"}, {"M": {"b": {"BOOL": False}, "n": {"NULL": True}}}]},
+        "bin": {"B": "AAEC/w=="},
+        "ns": {"NS": ["1", "2.5"]},
+        "text": {"S": "Siti Nurhaliza \u00e9 \u2603"},
+    }
+    _server_call(client, ddb, "DynamoDB_20120810.PutItem", {"TableName": table, "Item": item})
+    requests = [
+        {"TableName": table, "Key": {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}, "ConsistentRead": True},
+        {"TableName": table, "Key": {"pk": {"S": "REG#absent"}, "sk": {"S": "REG"}}},
+        {
+            "TableName": table,
+            "Key": {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
+            "ProjectionExpression": "#n, l[1].b, bin",
+            "ExpressionAttributeNames": {"#n": "n"},
+        },
+    ]
+    by_serializer = [_server_call(client, ddb, "DynamoDB_20120810.GetItem", r) for r in requests]
+    monkeypatch.setattr(moto_fixes, "_original_get_item", DynamoHandler.get_item)
+    monkeypatch.setattr(DynamoHandler, "get_item", moto_fixes.get_item_as_json)
+    assert by_serializer[0]["Item"] == item and by_serializer[1] == {}
+    assert [_server_call(client, ddb, "DynamoDB_20120810.GetItem", r) for r in requests] == by_serializer
