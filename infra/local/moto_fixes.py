@@ -263,14 +263,31 @@ def get_records_as_json(self: Any) -> str:
     return json.dumps(result, default=_wire_json)
 
 
-_original_get_item: Any = None
-
-
 def get_item_as_json(self: Any) -> str:
     """`DynamoHandler.get_item` answering with the item as moto holds it (already typed attribute
     values) instead of walking it through the generic serializer: the most frequent call."""
-    result = _original_get_item(self)
+    from moto.dynamodb.responses import DynamoHandler
+
+    result = original(DynamoHandler, "get_item")(self)
     return json.dumps(result.result, default=_wire_json)
+
+
+_ORIGINALS: dict[tuple[type, str], Any] = {}
+
+
+def original(cls: type, name: str) -> Any:
+    """moto's own `cls.name`, whether or not this module has replaced it."""
+    return _ORIGINALS.get((cls, name), cls.__dict__[name])
+
+
+def remember_original(cls: type, name: str) -> Any:
+    """Keep moto's own `cls.name` (before anything replaces it) for `original`; returns it."""
+    return _ORIGINALS.setdefault((cls, name), cls.__dict__[name])
+
+
+def _replace(cls: type, name: str, new: Any) -> None:
+    remember_original(cls, name)
+    setattr(cls, name, new)
 
 
 def apply() -> None:
@@ -291,11 +308,9 @@ def apply() -> None:
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
     from moto.sqs.models import Queue, SQSBackend
 
-    DynamoDBBackend.transact_write_items = backend_transact_write_items  # type: ignore[method-assign]
-    SQSBackend.is_message_valid_based_on_retention_period = message_within_retention  # type: ignore[method-assign]
-    Queue.attributes = property(queue_attributes)  # type: ignore[assignment,method-assign]
-    DynamoDBStreamsHandler.get_records = get_records_as_json  # type: ignore[method-assign,assignment]
-    global _original_get_item
-    _original_get_item = DynamoHandler.get_item
-    DynamoHandler.get_item = get_item_as_json  # type: ignore[method-assign,assignment]
+    _replace(DynamoDBBackend, "transact_write_items", backend_transact_write_items)
+    _replace(SQSBackend, "is_message_valid_based_on_retention_period", message_within_retention)
+    _replace(Queue, "attributes", property(queue_attributes))
+    _replace(DynamoDBStreamsHandler, "get_records", get_records_as_json)
+    _replace(DynamoHandler, "get_item", get_item_as_json)
     _applied = True

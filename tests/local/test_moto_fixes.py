@@ -296,6 +296,9 @@ def test_get_records_answers_exactly_what_motos_serializer_did(monkeypatch: pyte
         )
         return list(page["Records"])
 
+    monkeypatch.setattr(
+        DynamoDBStreamsHandler, "get_records", moto_fixes.original(DynamoDBStreamsHandler, "get_records")
+    )
     by_serializer = records()
     monkeypatch.setattr(DynamoDBStreamsHandler, "get_records", moto_fixes.get_records_as_json)
     assert [r["eventName"] for r in by_serializer] == ["INSERT", "MODIFY", "REMOVE"]
@@ -308,7 +311,7 @@ def test_receiving_from_a_backlog_does_not_compute_the_queue_attributes_per_mess
 
     monkeypatch.setattr(SQSBackend, "is_message_valid_based_on_retention_period", moto_fixes.message_within_retention)
     computed: list[int] = []
-    real_attributes = Queue.attributes
+    real_attributes = moto_fixes.original(Queue, "attributes")
 
     def counting_attributes(queue: Any) -> Any:
         computed.append(1)
@@ -366,7 +369,9 @@ def test_queue_attributes_in_one_pass_equal_motos(monkeypatch: pytest.MonkeyPatc
                 delay = {} if group or i % 3 else {"DelaySeconds": 30}
                 sqs.send_message(QueueUrl=url, MessageBody=f"m{i}", **group, **delay)
             sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)  # in flight
-            by_moto = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            with monkeypatch.context() as unpatched:
+                unpatched.setattr(Queue, "attributes", moto_fixes.original(Queue, "attributes"))
+                by_moto = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             with monkeypatch.context() as patched:
                 patched.setattr(Queue, "attributes", property(moto_fixes.queue_attributes))
                 ours = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -418,8 +423,8 @@ def test_get_item_answers_exactly_what_motos_serializer_did(monkeypatch: pytest.
             "ExpressionAttributeNames": {"#n": "n"},
         },
     ]
+    monkeypatch.setattr(DynamoHandler, "get_item", moto_fixes.remember_original(DynamoHandler, "get_item"))
     by_serializer = [_server_call(client, ddb, "DynamoDB_20120810.GetItem", r) for r in requests]
-    monkeypatch.setattr(moto_fixes, "_original_get_item", DynamoHandler.get_item)
     monkeypatch.setattr(DynamoHandler, "get_item", moto_fixes.get_item_as_json)
     assert by_serializer[0]["Item"] == item and by_serializer[1] == {}
     assert [_server_call(client, ddb, "DynamoDB_20120810.GetItem", r) for r in requests] == by_serializer
