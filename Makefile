@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/sam-po
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements/checkov.txt | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e browser browser-test web-regions bench clean
+.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e browser browser-test web-regions bench load clean
 
 $(STAMP): requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -86,6 +86,11 @@ web-regions:
 bench: install
 	$(PY) -m infra.bench.cold_start
 	$(PY) -m infra.bench.aws_calls
+
+## The funnel under load with Locust (local stack unless LOAD_HOST / --host): LOAD_USERS, LOAD_CONCURRENCY,
+## LOAD_TIME_LIMIT_S, LOAD_SCRYPT_N, LOAD_STATUS_READS; results in load-results/<run>/. See README "Load test".
+load: install
+	$(PY) -m infra.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

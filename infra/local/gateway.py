@@ -57,14 +57,14 @@ class Gateway:
         routes: RouteTable,
         invoke: Invoke,
         apis: Mapping[str | None, ApiSettings],
-        sent_emails: Callable[[], list[Any]],
+        mailbox: Callable[[str], list[dict[str, str]]],  # address -> its messages, oldest first
         web: WebClient | None = None,
     ) -> None:
         self.routes = routes
         self._web = web
         self._invoke = invoke
         self._apis = dict(apis)
-        self._sent_emails = sent_emails
+        self._mailbox_for = mailbox
 
     def settings(self, api: str | None) -> ApiSettings:
         return self._apis.get(api) or self._apis.get(None) or ApiSettings()
@@ -109,8 +109,6 @@ class Gateway:
         )
 
     def _mailbox(self, request: HttpRequest) -> HttpResponse:
-        from infra.local.mailbox import messages_for
-
         if request.method != "GET":
             return apigw.problem(
                 405,
@@ -128,7 +126,7 @@ class Gateway:
                 "The query parameter `to` is required.",
                 extra={"errors": [{"field": "to", "message": "is required"}]},
             )
-        return apigw.json_response(200, {"messages": messages_for(self._sent_emails(), to)})
+        return apigw.json_response(200, {"messages": self._mailbox_for(to)})
 
     @staticmethod
     def with_cors(response: HttpResponse, cors: CorsConfig) -> HttpResponse:

@@ -4,21 +4,37 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable
 from email.utils import getaddresses
 from typing import Any
 
 
-def messages_for(sent: Iterable[Any], address: str) -> list[dict[str, str]]:
-    """Every sent message with `address` among its recipients (case-insensitive), oldest first."""
-    wanted = address.strip().casefold()
-    found = []
-    for message in sent:
-        subject, text = _content(message)
-        for recipient in _recipients(message):
-            if recipient.casefold() == wanted:
-                found.append({"to": recipient, "subject": subject, "text": text})
-    return found
+class Mailbox:
+    """The sent emails indexed by recipient (case-insensitive), built as they arrive.
+
+    Each read takes only the messages sent since the previous read from moto (under moto's lock,
+    a slice of its list), parses each of them once and files it under every recipient, so a read
+    costs what is new plus the reader's own messages, not every email ever sent.
+    """
+
+    def __init__(self, sent_since: Callable[[int], list[Any]]) -> None:
+        self._sent_since = sent_since  # messages from this index of moto's sent list on, oldest first
+        self._seen = 0
+        self._by_recipient: dict[str, list[dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def messages_for(self, address: str) -> list[dict[str, str]]:
+        """Every sent message with `address` among its recipients, oldest first."""
+        with self._lock:
+            new = self._sent_since(self._seen)
+            self._seen += len(new)
+            for message in new:
+                subject, text = _content(message)
+                for recipient in _recipients(message):
+                    entry = {"to": recipient, "subject": subject, "text": text}
+                    self._by_recipient.setdefault(recipient.casefold(), []).append(entry)
+            return list(self._by_recipient.get(address.strip().casefold(), []))
 
 
 def _recipients(message: Any) -> list[str]:

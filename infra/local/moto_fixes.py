@@ -1,44 +1,316 @@
 """Fixes to moto behaviour the local stack relies on (applied once, before moto serves).
 
-Cancelled transactions and the table stream: moto backs up a table by deep copy before
-TransactWriteItems and, when the transaction is cancelled, puts the copy back. The copy has
-its own stream shard, so every shard iterator handed out before (the stream poller's) keeps
-reading the old shard: it sees the cancelled writes (which never happened) and never sees a
-write again. DynamoDB itself records nothing for a cancelled transaction. The fix keeps the
-original shard, drops the records the cancelled transaction added, and re-attaches it.
+TransactWriteItems, cost and rollback. moto 5.2.5 backs up every table a transaction names by
+deep copy before it starts, and puts the copies back when the transaction is cancelled. That
+makes each transaction cost as much as the tables are large (a surge of registrations slowed
+down quadratically and the copies grew the process by gigabytes), and the restored copy has its
+own stream shard, so every shard iterator handed out before (the stream poller's) kept reading
+the old shard: it saw the cancelled writes and never saw a write again.
+
+The replacement below keeps moto's semantics (the same checks, errors and cancellation reasons,
+in the same order) but keeps an undo log instead: before an operation writes an item, a copy of
+that one item (or "absent") is recorded; a cancelled transaction puts the touched items back in
+reverse order, straight into the table's storage, and drops the stream records it added.
+DynamoDB itself records nothing for a cancelled transaction. Tables are never copied or
+replaced, so their stream shards (and the iterators into them) stay intact.
+
+DynamoDB Streams GetRecords and DynamoDB GetItem: answered with what moto holds (already in
+the wire shape) as JSON, without moto's model-driven serializer (~2 ms per stream record; the
+largest share of a GetItem).
+
+SQS ReceiveMessage: the retention check of each received message computed all the queue's
+attributes (counting every message in the queue), so receiving from a backlog was quadratic;
+and those attributes (read for every message sent too) are computed in one pass.
 """
 
 from __future__ import annotations
 
+import base64
+import calendar
+import copy
+import datetime
+import json
+import logging
+from dataclasses import dataclass, field
 from typing import Any
 
+log = logging.getLogger("infra.local.moto")
+_MOTO_VERSION = "5.2.5"  # the version whose transact_write_items this mirrors (requirements/dev.txt)
+_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
 _applied = False
+
+
+@dataclass
+class _Touched:
+    table: Any
+    hash_key: Any
+    range_key: Any
+    before: Any  # a copy of the item before the transaction wrote it, or None when it was absent
+    had_bucket: bool  # range-key tables: whether the hash key had a bucket before
+
+
+@dataclass
+class UndoLog:
+    """What one transaction wrote, so that a cancellation can put it back exactly."""
+
+    touched: list[_Touched] = field(default_factory=list)
+    streams: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)  # id(table) -> (table, shard, length)
+
+    def record(self, table: Any, hash_key: Any, range_key: Any) -> None:
+        if id(table) not in self.streams and table.stream_shard is not None:
+            self.streams[id(table)] = (table, table.stream_shard, len(table.stream_shard.items))
+        if table.range_key_attr is not None:
+            had_bucket = hash_key in table.items
+            current = table.items[hash_key].get(range_key) if had_bucket else None
+        else:
+            had_bucket = True
+            current = table.items.get(hash_key)
+        self.touched.append(_Touched(table, hash_key, range_key, copy.deepcopy(current), had_bucket))
+
+    def roll_back(self) -> None:
+        for t in reversed(self.touched):
+            if t.table.range_key_attr is None:
+                if t.before is None:
+                    t.table.items.pop(t.hash_key, None)
+                else:
+                    t.table.items[t.hash_key] = t.before
+                continue
+            bucket = t.table.items.get(t.hash_key)
+            if t.before is not None:
+                t.table.items[t.hash_key][t.range_key] = t.before
+            elif bucket is not None:
+                bucket.pop(t.range_key, None)
+                if not bucket and not t.had_bucket:
+                    del t.table.items[t.hash_key]
+        for table, shard, length in self.streams.values():
+            if table.stream_shard is shard:
+                del shard.items[length:]
+        self.touched.clear()
+        self.streams.clear()
+
+
+class _ConditionFailed(Exception):
+    """A transaction operation's condition failed; `item` is the ALL_OLD image when asked for."""
+
+    def __init__(self, message: str, item: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.message, self.item = message, item
+
+
+def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], undo: UndoLog | None = None) -> None:
+    """moto 5.2.5's `DynamoDBBackend.transact_write_items` with an undo log instead of table copies."""
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    undo = undo if undo is not None else UndoLog()
+    target_items: set[tuple[str, str]] = set()
+    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    for item in transact_items:
+        if len(list(item.keys())) > 1:
+            undo.roll_back()
+            raise TransactWriteSingleOpException
+        try:
+            _operation(backend, item, undo, target_items)
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            undo.roll_back()
+            raise
+        except _ConditionFailed as e:
+            errors.append(("ConditionalCheckFailed", e.message, e.item))
+        except ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), None))
+        except Exception as e:  # noqa: BLE001 - moto reports every other failure as a cancellation reason
+            errors.append((type(e).__name__, str(e), None))
+
+    if any(code is not None for code, _, _ in errors):
+        undo.roll_back()
+        raise TransactionCanceledException(errors)
+
+
+def _operation(backend: Any, item: dict[str, Any], undo: UndoLog, target_items: set[tuple[str, str]]) -> None:
+    """One operation of a transaction: its checks as moto makes them, then the write, logged in `undo`."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, MultipleTransactionsException
+
+    op_type, op = next(iter(item.items()))
+    if op_type not in _OPERATIONS:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    condition_expression = op.get("ConditionExpression")
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
+    if op_type == "Put":
+        attrs = op["Item"]
+        table = backend.get_table(table_name)
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+    else:
+        key = op["Key"]
+    target = (str(table_name), str(dict(sorted(key.items()))))
+    if target in target_items:
+        raise MultipleTransactionsException()
+    target_items.add(target)
+
+    current = backend.get_item(table_name, key)
+    if condition_expression is not None:
+        condition_op = get_filter_expression(condition_expression, names, values)
+        if not condition_op.expr(current):
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            raise _ConditionFailed(str(ConditionalCheckFailed(item=old).message), old)
+    if op_type == "ConditionCheck":
+        return
+    table = backend.get_table(table_name)
+    undo.record(table, *backend.get_keys_value(table, key))
+    writes = {
+        "condition_expression": condition_expression,
+        "expression_attribute_names": names,
+        "expression_attribute_values": values,
+    }
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], **writes)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, **writes)
+    else:
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **writes)
+
+
+def backend_transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """The method that replaces `DynamoDBBackend.transact_write_items`."""
+    transact_write_items(self, transact_items)
+
+
+def message_within_retention(self: Any, queue_name: str, message: Any) -> bool:
+    """`SQSBackend.is_message_valid_based_on_retention_period` without computing every queue
+    attribute: moto 5.2.5 builds the queue's whole attribute dict (whose message counts walk every
+    message in the queue) twice for each message it receives, so a receive cost grew with the backlog."""
+    from moto.core.utils import unix_time
+
+    retention_s = int(self.get_queue(queue_name).message_retention_period)
+    return bool(retention_s + message.sent_timestamp / 1000 > unix_time())
+
+
+_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+)
+
+
+def queue_attributes(self: Any) -> dict[str, Any]:
+    """`Queue.attributes` in one pass over the messages.
+
+    moto computes the whole dict whenever any attribute is read (e.g. once per message sent, for
+    ContentBasedDeduplication), and its three message counts each walked every message and read
+    the clock twice per message. Same result, one walk, one clock reading.
+    """
+    from moto.core.utils import camelcase_to_underscores, unix_time_millis
+
+    now = unix_time_millis()
+    visible = delayed = not_visible = 0
+    for message in self._messages:
+        is_visible = now > message.visible_at
+        is_delayed = now < message.delayed_until
+        not_visible += not is_visible
+        delayed += is_delayed
+        visible += is_visible and not is_delayed
+    counts = dict(zip(_COUNTS, (visible, delayed, not_visible), strict=True))
+    names = list(self.BASE_ATTRIBUTES)
+    if self.fifo_queue:
+        names += self.FIFO_ATTRIBUTES
+    if self.kms_master_key_id:
+        names += self.KMS_ATTRIBUTES
+    result: dict[str, Any] = {
+        name: counts[name] if name in counts else getattr(self, camelcase_to_underscores(name)) for name in names
+    }
+    if self.policy:
+        result["Policy"] = self.policy
+    if self.redrive_policy:
+        result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+    return {key: str(value).lower() if isinstance(value, bool) else value for key, value in result.items()}
+
+
+def _wire_json(value: Any) -> Any:
+    """JSON for what json cannot encode itself, as the JSON protocol writes it: timestamps as epoch
+    seconds, binary attribute values base64-encoded."""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime.datetime):
+        seconds = calendar.timegm(value.timetuple())
+        return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def get_records_as_json(self: Any) -> str:
+    """`DynamoDBStreamsHandler.get_records` answering with the records as they are stored.
+
+    moto keeps stream records in their wire shape already (typed attribute values); its generic
+    response serializer walked every attribute of every record against the service model, which
+    made GetRecords (batches of 100 registration images) the costliest call under a crowd.
+    """
+    limit = self._get_param("Limit")
+    result = self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit)
+    return json.dumps(result, default=_wire_json)
+
+
+def get_item_as_json(self: Any) -> str:
+    """`DynamoHandler.get_item` answering with the item as moto holds it (already typed attribute
+    values) instead of walking it through the generic serializer: the most frequent call."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    result = original(DynamoHandler, "get_item")(self)
+    return json.dumps(result.result, default=_wire_json)
+
+
+_ORIGINALS: dict[tuple[type, str], Any] = {}
+
+
+def original(cls: type, name: str) -> Any:
+    """moto's own `cls.name`, whether or not this module has replaced it."""
+    return _ORIGINALS.get((cls, name), cls.__dict__[name])
+
+
+def remember_original(cls: type, name: str) -> Any:
+    """Keep moto's own `cls.name` (before anything replaces it) for `original`; returns it."""
+    return _ORIGINALS.setdefault((cls, name), cls.__dict__[name])
+
+
+def _replace(cls: type, name: str, new: Any) -> None:
+    remember_original(cls, name)
+    setattr(cls, name, new)
 
 
 def apply() -> None:
     global _applied
     if _applied:
         return
+    import moto
     from moto.dynamodb.models import DynamoDBBackend
 
-    original = DynamoDBBackend.transact_write_items
+    if moto.__version__ != _MOTO_VERSION:
+        log.warning(
+            "moto_fixes mirrors moto %s's TransactWriteItems; this is moto %s: re-check the fix",
+            _MOTO_VERSION,
+            moto.__version__,
+        )
 
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        shards = {
-            name: (table.stream_shard, len(table.stream_shard.items))
-            for name, table in self.tables.items()
-            if getattr(table, "stream_shard", None) is not None
-        }
-        try:
-            original(self, transact_items)
-        except Exception:
-            for name, (shard, length) in shards.items():
-                table = self.tables.get(name)
-                if table is not None and table.stream_shard is not shard:
-                    del shard.items[length:]
-                    shard.table = table
-                    table.stream_shard = shard
-            raise
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.sqs.models import Queue, SQSBackend
 
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _replace(DynamoDBBackend, "transact_write_items", backend_transact_write_items)
+    _replace(SQSBackend, "is_message_valid_based_on_retention_period", message_within_retention)
+    _replace(Queue, "attributes", property(queue_attributes))
+    _replace(DynamoDBStreamsHandler, "get_records", get_records_as_json)
+    _replace(DynamoHandler, "get_item", get_item_as_json)
     _applied = True

@@ -165,13 +165,16 @@ class MotoServer:
         if self._thread is not None:
             self._thread.join(5)
 
-    # -- in-process access to moto's state (always under the lock) -------------------------------
-    def sent_emails(self) -> list[Any]:
-        """Every message moto's SES (v1 and v2) has accepted in this region, oldest first."""
+    # -- in-process access to moto's state (under the lock unless said otherwise) ----------------
+    def sent_emails_since(self, start: int) -> list[Any]:
+        """The messages moto's SES (v1 and v2) has accepted in this region from index `start` on.
+
+        Without the lock: SES only ever appends to this list, and a slice of a list is one atomic
+        step under the GIL, so a mailbox read never waits behind the AWS calls of a crowd.
+        """
         from moto.ses.models import ses_backends
 
-        with self.lock:
-            return list(ses_backends[ACCOUNT_ID][self.region].sent_messages)
+        return ses_backends[ACCOUNT_ID][self.region].sent_messages[start:]
 
     def forget_shard_iterator(self, iterator: str) -> None:
         """Drop a used DynamoDB stream iterator (moto keeps every one it issued for ever)."""

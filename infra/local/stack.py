@@ -24,6 +24,7 @@ from infra.local.functions import (
 from infra.local.gateway import MAILBOX_PATH, ApiSettings, Gateway, GatewayServer
 from infra.local.iam import function_policies
 from infra.local.intrinsics import Resolver
+from infra.local.mailbox import Mailbox
 from infra.local.moto_server import MotoServer
 from infra.local.names import ACCOUNT_ID, LOCAL_STACK_NAME
 from infra.local.principal import ActingClient, as_principal
@@ -129,7 +130,8 @@ class LocalStack:
         self.stage = apis[None].stage
         web_root = template.root / "web"
         web = WebClient(web_root, connect_src=[self.moto.url]) if web_root.is_dir() else None  # photo POST to S3
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails, web)
+        mailbox = Mailbox(self.moto.sent_emails_since)
+        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, mailbox.messages_for, web)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
