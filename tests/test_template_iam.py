@@ -190,10 +190,12 @@ def code_prefixes() -> set[str]:
     found: set[str] = set()
     for path in ADAPTERS.glob("*.py"):
         text = path.read_text(encoding="utf-8")
-        for literal in re.findall(r'\bkey\(\s*f?"([A-Z][A-Z_]*#?)', text):
+        for literal in re.findall(r'(?:\bkey\(\s*f?|return f)"([A-Z][A-Z_]*#?)', text):
             found.add(literal + "*" if literal.endswith("#") else literal)
         for constant in re.findall(r'^[A-Z_]+_PK = "([A-Z][A-Z_]*)"$', text, re.MULTILINE):
             found.add(constant)
+        for prefix in re.findall(r'^[A-Z_]+_PREFIX = "([A-Z][A-Z_]*#)"$', text, re.MULTILINE):
+            found.add(prefix + "*")
     return found
 
 
@@ -621,7 +623,9 @@ def test_s3_access_logs_of_the_photo_bucket_go_to_the_logs_bucket(template: dict
     logging = props(template, "PhotoBucket")["LoggingConfiguration"]
     assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
     (allow,) = [
-        s for s in props(template, "AccessLogsBucketPolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+        s
+        for s in props(template, "AccessLogsBucketPolicy")["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s.get("Sid") == "PhotoBucketAccessLogs"
     ]
     assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     source = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]

@@ -154,12 +154,47 @@ class FunctionPolicy:
         return f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{physical_name(self.logical_id + 'Role')}/{self.name}"
 
 
+def _role_logical_id(role: Any) -> str | None:
+    """`!GetAtt XRole.Arn` (either form) -> "XRole"; anything else (an ARN string, a Ref) -> None."""
+    if isinstance(role, dict) and "Fn::GetAtt" in role:
+        target = role["Fn::GetAtt"]
+        parts = target.split(".", 1) if isinstance(target, str) else list(target)
+        return str(parts[0]) if len(parts) == 2 and parts[1] == "Arn" else None
+    return None
+
+
+def _role_statements(
+    lid: str, role: Mapping[str, Any], resources: Mapping[str, Mapping[str, Any]], resolve: Callable[[Any], Any]
+) -> list[Statement] | str:
+    """An explicit AWS::IAM::Role's statements (inline policies + managed policies of the template or
+    known AWS managed ones), or the reason it cannot be read locally. SAM adds nothing to such a role."""
+    props = role.get("Properties") or {}
+    documents: list[Any] = [p.get("PolicyDocument") or {} for p in props.get("Policies") or []]
+    for arn in props.get("ManagedPolicyArns") or []:
+        ref = arn.get("Ref") if isinstance(arn, dict) else None
+        managed = resources.get(str(ref)) if ref else None
+        if managed is not None and managed.get("Type") == "AWS::IAM::ManagedPolicy":
+            documents.append((managed.get("Properties") or {}).get("PolicyDocument") or {})
+            continue
+        name = str(resolve(arn)).rsplit("/", 1)[-1]
+        if name not in MANAGED_POLICIES:
+            return f"{lid}: managed policy {name} is not known locally"
+        documents.append({"Statement": MANAGED_POLICIES[name]})
+    statements: list[Statement] = []
+    for document in documents:
+        found = resolve(document.get("Statement") or [])
+        statements.extend(found if isinstance(found, list) else [found])
+    return statements
+
+
 def function_policies(
     functions: Mapping[str, Mapping[str, Any]],
     resolve: Callable[[Any], Any],
     templates: Mapping[str, Any] | None = None,
+    resources: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, FunctionPolicy]:
-    """{logical id: policy} from the template's function resources (`{"Properties": ...}`)."""
+    """{logical id: policy} from the template's function resources (`{"Properties": ...}`); `resources`
+    (every resource of the template) lets a function's explicit `Role: !GetAtt XRole.Arn` be read."""
     loaded = templates
     result: dict[str, FunctionPolicy] = {}
     for lid, resource in functions.items():
@@ -167,7 +202,16 @@ def function_policies(
         policy = FunctionPolicy(lid, physical_name(lid, "AWS::Serverless::Function"))
         result[lid] = policy
         if props.get("Role"):
-            policy.enforced, policy.reason = False, "Role is set (its policies are not read locally)"
+            role_id = _role_logical_id(props["Role"])
+            role = (resources or {}).get(role_id or "")
+            if role is None or role.get("Type") != "AWS::IAM::Role":
+                policy.enforced, policy.reason = False, "Role is not a role of this template"
+                continue
+            found = _role_statements(lid, role, resources or {}, resolve)
+            if isinstance(found, str):
+                policy.enforced, policy.reason = False, found
+                continue
+            policy.statements = [_checked(lid, s) for s in found]
             continue
         policies = props.get("Policies") or []
         if isinstance(policies, (str, dict)):

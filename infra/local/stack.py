@@ -73,7 +73,11 @@ class LocalStack:
         specs = function_specs(template, resolver)
         if self.moto.iam is not None:
             functions = template.of_type(SERVERLESS_FUNCTION)
-            self.moto.iam.set_policies(function_policies({lid: functions[lid] for lid in specs}, resolver.resolve))
+            self.moto.iam.set_policies(
+                function_policies(
+                    {lid: functions[lid] for lid in specs}, resolver.resolve, resources=template.resources
+                )
+            )
         self._prepare_functions(template, resolver, specs)
         self._verify_senders()
         self.sources = event_sources(specs, resolver)
