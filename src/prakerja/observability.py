@@ -13,6 +13,8 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
+from prakerja.runtime import settle
+
 # A worker batch that changed no funnel step has no metric to publish: that is normal, not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -29,4 +31,5 @@ def observability(service: str, *, traced: tuple[str, ...] = ("botocore",)) -> t
         provider=AmazonCloudWatchEMFProvider(namespace=NAMESPACE, service=service),
     )
     tracer = Tracer(service=service, patch_modules=traced)
+    settle()
     return logger, metrics, tracer
