@@ -6,9 +6,11 @@ re-reads the endpoint, partition and default-config data for each (~50-80 ms of 
 client on a cold start, e.g. Secrets Manager next to DynamoDB).
 
 `settle()` hands what a cold start built (modules, classes, service models, clients) to the
-garbage collector's permanent generation: those objects live as long as the execution environment,
-yet each full collection would scan them all again (a ~15-30 ms pass on a cold start that finds
-nothing to free, once pydantic, botocore and the X-Ray SDK are loaded)."""
+garbage collector's permanent generation and turns collection back on (the package turns it off
+while a Lambda function initialises: see prakerja/__init__.py). Those objects live as long as the
+execution environment, yet every collection would scan them again: on a cold start, ~150 young
+collections and a ~15-30 ms full pass that, once pydantic, botocore and the X-Ray SDK are loaded,
+find almost nothing to free."""
 
 from __future__ import annotations
 
@@ -46,10 +48,12 @@ def aws_client(service: str) -> Any:
 
 
 def settle() -> None:
-    """In a Lambda execution environment, stop the collector rescanning what init has built.
-    Elsewhere (tests, the local stack's one long-lived process) the collector is left alone."""
+    """In a Lambda execution environment, stop the collector rescanning what init has built, and
+    collect from here on. Elsewhere (tests, the local stack's one long-lived process) the collector
+    is left alone."""
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         gc.freeze()
+        gc.enable()
 
 
 def reset() -> None:
