@@ -44,7 +44,8 @@ def test_a_batch_where_every_record_waits_is_an_answer_not_an_error() -> None:
     handler = sqs_worker(*observability("test_worker_all"), handle)
     event = sqs_event(sqs_record("a", message_id="m-0"), sqs_record("b", message_id="m-1"))
 
-    assert handler(event, FakeContext()) == {"batchItemFailures": [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]}
+    failures = [{"itemIdentifier": "m-0"}, {"itemIdentifier": "m-1"}]
+    assert handler(event, FakeContext()) == {"batchItemFailures": failures}
     assert handler({"Records": []}, FakeContext()) == {"batchItemFailures": []}
 
 
