@@ -23,11 +23,10 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
 
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
@@ -35,9 +34,12 @@ from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
 from prakerja.http import problems
 from prakerja.observability import observability
 
+if TYPE_CHECKING:  # pydantic is imported by the request schemas of the functions that have a body
+    from pydantic import BaseModel
+
 MAX_BODY_BYTES = 16 * 1024
 _REGISTRATION_ID = re.compile(r"^[0-9a-f]{32}$")
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 # The web client's origin when deployed (template Globals: CORS_ALLOW_ORIGIN); any origin when unset.
 CORS_HEADERS = {
@@ -155,6 +157,8 @@ class ApiFunction:
             raise errors.ValidationFailed([FieldProblem("body", "is not valid JSON")]) from None
         if not isinstance(data, dict):
             raise errors.ValidationFailed([FieldProblem("body", "must be a JSON object")])
+        from pydantic import ValidationError  # already loaded with `model`'s module
+
         try:
             return model.model_validate(data)
         except ValidationError as exc:

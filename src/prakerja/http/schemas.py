@@ -19,7 +19,8 @@ _NAME_PUNCTUATION = set(" .'-")
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a function validates one body model; the others' schemas are never built.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def normalise_email(value: str) -> str:

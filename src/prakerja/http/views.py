@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prakerja.domain import security
-from prakerja.domain.batch import BatchState
-from prakerja.domain.models import Registration, iso_utc
-from prakerja.domain.registration import Session
+from prakerja.domain.models import iso_utc
+
+if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own route uses
+    from prakerja.domain.batch import BatchState
+    from prakerja.domain.models import Registration
+    from prakerja.domain.registration import Session
 
 
 def session_body(session: Session, **extra: Any) -> dict[str, Any]:

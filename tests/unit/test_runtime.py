@@ -1,0 +1,62 @@
+"""The execution environment's shared pieces: one boto3 session for every client, and the
+collector settled after a Lambda function's init."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from prakerja import runtime
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    runtime.reset()
+    yield
+    runtime.reset()
+
+
+def test_every_client_comes_from_one_session_and_is_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[Any] = []
+    real = boto3.session.Session
+
+    def counting_session(*args: Any, **kwargs: Any) -> Any:
+        created.append(real(*args, **kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(boto3.session, "Session", counting_session)
+
+    ddb, sm = runtime.aws_client("dynamodb"), runtime.aws_client("secretsmanager")
+
+    assert len(created) == 1
+    assert runtime.aws_client("dynamodb") is ddb and runtime.aws_client("secretsmanager") is sm
+    assert ddb.meta.service_model.service_name == "dynamodb"
+    assert sm.meta.service_model.service_name == "secretsmanager"
+    assert ddb.meta.config.retries["mode"] == "standard" and ddb.meta.config.connect_timeout == 2
+
+
+def test_in_lambda_settle_freezes_what_init_built_and_collects_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "register")
+    was_enabled = gc.isenabled()
+    gc.disable()  # as prakerja/__init__.py does while a Lambda function initialises
+    try:
+        runtime.settle()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable() if was_enabled else gc.disable()
+
+
+def test_outside_lambda_settle_leaves_the_collector_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    before = gc.get_freeze_count()
+    runtime.settle()
+    assert gc.get_freeze_count() == before
