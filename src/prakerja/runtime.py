@@ -1,10 +1,23 @@
 """The AWS clients of this execution environment, created on first use and cached for its
-life (one cold start). AWS_ENDPOINT_URL, honoured by boto3, points them at moto locally."""
+life (one cold start). AWS_ENDPOINT_URL, honoured by boto3, points them at moto locally.
+
+Timeouts and retries are chosen against the API functions' 10 s timeout (template Globals) and
+API Gateway's 29 s integration limit: a stalled call costs at most MAX_ATTEMPTS x READ_TIMEOUT_S
+plus standard mode's jittered backoff (< 1 + 2 s), about 9 s, so even a route whose dependency
+stalls answers 503 `service-busy` itself (prakerja.adapters.aws_errors) rather than a Lambda
+timeout or the gateway's own 504. Standard mode
+retries throttles, 5xx and connection errors with exponential backoff and jitter, and its
+client-side retry quota stops retry storms when a dependency is down.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+
+CONNECT_TIMEOUT_S = 1.0
+READ_TIMEOUT_S = 2.0
+MAX_ATTEMPTS = 3  # in all: the first call + 2 retries (botocore: total_max_attempts)
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -20,9 +33,9 @@ def aws_client(service: str) -> Any:
             from botocore.config import Config
 
             config = Config(
-                retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=2,
-                read_timeout=5,
+                retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                connect_timeout=CONNECT_TIMEOUT_S,
+                read_timeout=READ_TIMEOUT_S,
                 tcp_keepalive=True,
             )
             _clients[service] = boto3.session.Session().client(service, config=config)
