@@ -80,7 +80,7 @@ class InMemoryRegistrationStore:
         registration_id: str,
         old_nonce: str,
         new_nonce: str,
-        sent_at: int,
+        issued_at: int,
         resend_day: str,
         resend_count: int,
         job: OutboxJob,
@@ -89,9 +89,17 @@ class InMemoryRegistrationStore:
             reg = self.regs[registration_id]
             if reg.code_nonce != old_nonce or reg.email_verified:
                 return False
-            reg.code_nonce, reg.code_sent_at, reg.code_attempts = new_nonce, sent_at, 0
+            reg.code_nonce, reg.code_issued_at, reg.code_sent_at, reg.code_attempts = new_nonce, issued_at, 0, 0
             reg.resend_day, reg.resend_count = resend_day, resend_count
             self.outbox.append(job)
+            return True
+
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None or reg.code_nonce != nonce or reg.code_sent_at:
+                return False
+            reg.code_sent_at = sent_at
             return True
 
     def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:

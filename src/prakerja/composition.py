@@ -81,6 +81,7 @@ def registration_service() -> RegistrationService:
         _clock(),
         scrypt_n=settings.scrypt_n,
         token_ttl_s=settings.token_ttl_s,
+        code_ttl_s=settings.code_ttl_s,
     )
 
 
@@ -171,11 +172,26 @@ def check_nik_worker(log: Log, metrics: Metrics) -> NikCheckWorker:
 def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
     from prakerja.adapters.email import SesMailer
     from prakerja.adapters.registrations import DynamoRegistrationStore
-    from prakerja.workers.send_email import SendEmailWorker
+    from prakerja.workers.send_email import EmailPolicy, SendEmailWorker
     from prakerja.workers.sqs import counter
 
-    mailer = SesMailer(aws_client("ses"), get_settings().require("sender_email"))
-    return SendEmailWorker(DynamoRegistrationStore(table()), mailer, keys().code, log, counter(metrics))
+    settings = get_settings()
+    mailer = SesMailer(aws_client("ses"), settings.require("sender_email"))
+    policy = EmailPolicy(
+        code_ttl_s=settings.code_ttl_s,
+        backoff_base_s=settings.email_backoff_base_s,
+        backoff_cap_s=settings.email_backoff_cap_s,
+    )
+    return SendEmailWorker(
+        DynamoRegistrationStore(table()),
+        mailer,
+        _queue("email_queue_url"),
+        keys().code,
+        _clock(),
+        policy,
+        log,
+        counter(metrics),
+    )
 
 
 @cache

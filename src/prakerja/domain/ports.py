@@ -61,11 +61,16 @@ class RegistrationStore(Protocol):
         registration_id: str,
         old_nonce: str,
         new_nonce: str,
-        sent_at: int,
+        issued_at: int,
         resend_day: str,
         resend_count: int,
         job: OutboxJob,
-    ) -> bool: ...
+    ) -> bool:
+        """Replace the code (conditional on `old_nonce`): the new one is queued (code_sent_at 0)."""
+
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        """Stamp when the email of code `nonce` was handed to SES, if that code is still current and
+        not stamped yet; False otherwise."""
 
     def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]: ...
 

@@ -1,31 +1,78 @@
 """send_email: one EmailQueue message -> the email rendered from the registration's current
-state -> SES. A stale job (the code was replaced, the registration is gone) sends nothing."""
+state -> SES. A stale job (the code was replaced, the registration is gone) sends nothing.
+
+Verification codes live from when their email is handed to SES: after SES accepts it, the
+worker stamps `code_sent_at` (only if that code is still the current one and not stamped yet).
+The stamp also makes the job idempotent: a redelivered job whose code is already stamped sends
+nothing, so a code email goes out once.
+
+SES throttling ("Maximum sending rate exceeded") is not the job's fault: nothing was sent, the
+job's visibility is pushed out with exponential backoff and full jitter and it comes back later
+(never lost; EmailQueue's maxReceiveCount bounds how long before it is parked in EmailDLQ).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Protocol
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn, Protocol
 
-from prakerja.domain.mail import Email, PermanentEmailFailure, render
-from prakerja.domain.models import Registration
-from prakerja.workers import Count, Log, QueueMessage
+from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure, render
+from prakerja.domain.models import CODE_TTL_S, Registration
+from prakerja.domain.ports import Clock
+from prakerja.domain.resilience import backoff_delay
+from prakerja.workers import Count, Log, QueueMessage, RetryLater
+
+VERIFY_CODE = "verify_code"
 
 
 class Registrations(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool: ...
+
 
 class Mailer(Protocol):
-    def send(self, email: Email) -> str: ...
+    def send(self, email: Email) -> str:
+        """Raises PermanentEmailFailure (never retried) or EmailThrottled (retry later)."""
+
+
+class VisibilityQueue(Protocol):
+    def change_visibility(self, receipt_handle: str, timeout_s: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class EmailPolicy:
+    code_ttl_s: int = CODE_TTL_S
+    backoff_base_s: int = 1
+    backoff_cap_s: int = 60
 
 
 class SendEmailWorker:
-    def __init__(self, registrations: Registrations, mailer: Mailer, code_key: bytes, log: Log, count: Count) -> None:
+    def __init__(
+        self,
+        registrations: Registrations,
+        mailer: Mailer,
+        queue: VisibilityQueue,
+        code_key: bytes,
+        clock: Clock,
+        policy: EmailPolicy,
+        log: Log,
+        count: Count,
+        *,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self._registrations = registrations
         self._mailer = mailer
+        self._queue = queue
         self._code_key = code_key
+        self._clock = clock
+        self._policy = policy
         self._log = log
         self._count = count
+        self._jitter = jitter
 
     def send_email(self, message: QueueMessage) -> None:
         try:
@@ -36,9 +83,12 @@ class SendEmailWorker:
             return
         template = str(payload.get("template"))
         reg = self._registrations.get(registration_id)
-        email = render(reg, template, payload, self._code_key) if reg else None
-        if email is None:
+        email = render(reg, template, payload, self._code_key, code_ttl_s=self._policy.code_ttl_s) if reg else None
+        if email is None or reg is None:
             self._log.info("email job skipped (stale)", extra={"template": template})
+            return
+        if template == VERIFY_CODE and reg.code_sent_at:
+            self._log.info("email job skipped (this code was sent already)", extra={"template": template})
             return
         try:
             self._mailer.send(email)
@@ -46,4 +96,25 @@ class SendEmailWorker:
             self._log.warning("email permanently rejected", extra={"template": template})
             self._count("EmailRejected", 1)
             return
+        except EmailThrottled:
+            self._count("EmailThrottled", 1)
+            self._retry_later(message, template)
+        if template == VERIFY_CODE and not self._registrations.mark_code_sent(
+            registration_id, reg.code_nonce, int(self._clock.now())
+        ):
+            self._log.info("code replaced or stamped while its email was sent", extra={"template": template})
         self._count("EmailSent", 1)
+
+    def _retry_later(self, message: QueueMessage, template: str) -> NoReturn:
+        delay = backoff_delay(
+            message.receive_count,
+            base_s=self._policy.backoff_base_s,
+            cap_s=self._policy.backoff_cap_s,
+            rng=self._jitter,
+        )
+        self._queue.change_visibility(message.receipt_handle, delay)
+        self._log.info(
+            "mail service throttled: email retried later",
+            extra={"template": template, "attempt": message.receive_count, "delay_s": delay},
+        )
+        raise RetryLater()
