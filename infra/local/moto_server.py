@@ -140,9 +140,11 @@ class MotoServer:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from infra.local import moto_fixes
+        from infra.local import moto_fixes, ses_rate, transaction_tokens
 
         moto_fixes.apply()
+        transaction_tokens.apply()
+        ses_rate.apply(ses_rate.rate_from_env())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         app = SerialisedApp(DomainDispatcherApplication(create_backend_app), self.lock, self.queue_wait_defaults)
         self._server = make_server(HOST, self._requested_port, app, threaded=True, request_handler=MotoRequestHandler)
