@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
+    from prakerja.domain.status import StatusService
     from prakerja.workers import Log
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.nik_check import NikCheckWorker
@@ -121,6 +122,26 @@ def batch_service_of(client: Any, table_name: str) -> BatchService:
 @cache
 def batch_service() -> BatchService:
     return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"))
+
+
+@cache
+def status_service() -> StatusService:
+    from prakerja.adapters.breaker import DynamoBreakerStore
+    from prakerja.adapters.status import AwsStatusSource
+    from prakerja.domain.resilience import DEFAULT_BREAKER
+    from prakerja.domain.status import DrainRates, StatusService
+
+    settings = get_settings()
+    source = AwsStatusSource(
+        aws_client("sqs"),
+        settings.require("email_queue_url"),
+        settings.require("nik_queue_url"),
+        DynamoBreakerStore(table()),
+    )
+    rates = DrainRates.configured(
+        settings.email_send_rate_per_s, settings.email_sender_concurrency, settings.registry_max_rps
+    )
+    return StatusService(source, _clock(), rates, breaker_window_s=DEFAULT_BREAKER.window_s)
 
 
 def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:
@@ -227,6 +248,7 @@ def reset() -> None:
         nik_verification_service,
         photo_service,
         batch_service,
+        status_service,
         nik_check_service,
         check_nik_worker,
         send_email_worker,

@@ -40,6 +40,9 @@ class Settings(BaseModel):
     nik_backoff_base_s: int = Field(default=2, ge=1, alias="NIK_BACKOFF_BASE_S")
     nik_backoff_cap_s: int = Field(default=300, ge=1, le=43_200, alias="NIK_BACKOFF_CAP_S")
     nik_max_deferrals: int = Field(default=60, ge=0, alias="NIK_MAX_DEFERRALS")
+    # Drain rates the status route estimates with (template: SesMaxSendRate, EmailSenderConcurrency).
+    email_send_rate_per_s: float = Field(default=14.0, gt=0, alias="EMAIL_SEND_RATE_PER_S")
+    email_sender_concurrency: int = Field(default=10, ge=1, alias="EMAIL_SENDER_CONCURRENCY")
     # SES throttling: the email job's visibility is pushed out with backoff + full jitter.
     email_backoff_base_s: int = Field(default=1, ge=1, alias="EMAIL_BACKOFF_BASE_S")
     email_backoff_cap_s: int = Field(default=60, ge=1, le=43_200, alias="EMAIL_BACKOFF_CAP_S")
