@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
-from prakerja.adapters.keys import breaker_key
 from prakerja.adapters.dynamo_codec import to_item
+from prakerja.adapters.keys import breaker_key
 from tests.handlers.pipeline import body
 
 
