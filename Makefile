@@ -3,14 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint unit e2e bench clean
+.PHONY: install dev test lint typecheck cfn-lint unit e2e browser browser-test web-regions bench clean
 
-$(STAMP): requirements/dev.txt src/requirements.txt pyproject.toml
+$(STAMP): requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --upgrade --target $(VENV)/sam-policies -r requirements/sam-policies.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@# The operations CLI on PATH too, where this machine lets us (a developer or CI machine as root).
 	@if [ -w /usr/local/bin ] && [ ! -e /usr/local/bin/prakerja -o -L /usr/local/bin/prakerja ]; then \
@@ -24,7 +25,7 @@ dev: install
 	$(PY) -m infra.local
 
 ## Every check and every test (CI runs this).
-test: install lint typecheck cfn-lint
+test: install browser lint typecheck cfn-lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install
@@ -43,6 +44,25 @@ unit: install
 
 e2e: install
 	$(PY) -m pytest -q tests/e2e
+
+## Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing chromium with apt-get"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	fi
+	@$(CHROMIUM) --version 2>/dev/null
+
+## The web client in a real browser (screenshots in tests/browser/artifacts/).
+browser-test: install browser
+	$(PY) -m pytest -q tests/browser
+
+## Copy the server's NIK region list into the web client (a test fails when they differ).
+web-regions:
+	cp src/prakerja/domain/data/regions.json web/regions.json
 
 ## Benchmarks (print figures; not part of `make test`).
 bench: install

@@ -21,7 +21,8 @@ def free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> None:
+        self.args = list(args or [])  # extra `python -m infra.local` arguments (e.g. --template PATH)
         self.port, self.aws_port, self.registry_port = free_port(), free_port(), free_port()
         self.env = {
             **os.environ,
@@ -50,7 +51,7 @@ class LocalStack:
 
     def start(self, timeout_s: float = 90) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.local"],
+            [sys.executable, "-m", "infra.local", *self.args],
             cwd=ROOT,
             env=self.env,
             text=True,

@@ -115,6 +115,7 @@ WRITE_POLICY_TEMPLATES = {"DynamoDBCrudPolicy", "DynamoDBWritePolicy"}
 # docs/ARCHITECTURE.md "Environment variables"
 ALLOWED_ENV = {
     "TABLE_NAME",
+    "CORS_ALLOW_ORIGIN",
     "EMAIL_QUEUE_URL",
     "NIK_QUEUE_URL",
     "PHOTO_BUCKET",
@@ -307,7 +308,16 @@ def test_api_stage_cors_throttling_logging_and_problem_responses(template: dict[
     assert template["Resources"]["Api"]["Type"] == "AWS::Serverless::Api"
     assert api["StageName"] == {"Ref": "Stage"}
     assert api["TracingEnabled"] is True
-    assert api["Cors"]["AllowOrigin"] == "'*'"
+    web_origin = {
+        "Fn::If": [
+            "HasWebAllowedOrigin",
+            {"Fn::Sub": "'${WebAllowedOrigin}'"},
+            {"Fn::Sub": "'https://${WebDistribution.DomainName}'"},
+        ]
+    }
+    assert api["Cors"]["AllowOrigin"] == web_origin  # the web client's origin only
+    for response in api["GatewayResponses"].values():
+        assert response["ResponseParameters"]["Headers"]["Access-Control-Allow-Origin"] == web_origin
     assert "Idempotency-Key" in api["Cors"]["AllowHeaders"]
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in api["MethodSettings"]}
     default = settings[("/*", "*")]

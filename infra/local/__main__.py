@@ -7,6 +7,7 @@ Prints a banner, then `READY` on its own line once everything serves.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import warnings
@@ -14,6 +15,8 @@ from pathlib import Path
 from types import FrameType
 
 from infra.local import logs
+from infra.local.faults import FaultInjector, FaultSpecError
+from infra.local.iam import PolicyError, enforcement_on
 from infra.local.names import DEFAULT_TEMPLATE
 from infra.local.registry_process import RegistryError
 from infra.local.settings import LocalSettings, SettingsError
@@ -36,17 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
     try:
         settings = LocalSettings.from_env(template=args.template)
-    except SettingsError as exc:
+        FaultInjector.from_env(lambda environ, start_response: [], os.environ)  # a bad spec stops us here
+        enforcement_on(os.environ)
+    except (SettingsError, FaultSpecError, PolicyError) as exc:
         sys.stderr.write(f"local stack: {exc}\n")
         return 2
     stack = LocalStack(settings)
     stopping = _install_signal_handlers(stack)
     try:
         stack.start()
-    except (TemplateError, RegistryError, OSError) as exc:
+    except (TemplateError, FaultSpecError, PolicyError, RegistryError, OSError) as exc:
         sys.stderr.write(f"local stack: cannot start: {exc}\n")
         stack.stop()
-        return 2 if isinstance(exc, TemplateError) else 1
+        return 2 if isinstance(exc, (TemplateError, FaultSpecError, PolicyError)) else 1
     except BaseException:
         stack.stop()
         raise

@@ -24,6 +24,7 @@ from typing import Any
 
 from infra.local.intrinsics import Resolver
 from infra.local.names import ACCOUNT_ID, LOCAL_STACK_NAME, physical_name
+from infra.local.principal import acting_as
 from infra.local.template import SERVERLESS_FUNCTION, Template, TemplateError
 
 log = logging.getLogger("infra.local.functions")
@@ -135,7 +136,8 @@ class LocalFunction:
         context = LambdaContext(self.spec, self._region)
         started = time.monotonic()
         try:
-            return handler(event, context)
+            with acting_as(self.spec.logical_id):  # its AWS calls carry its principal (local IAM)
+                return handler(event, context)
         finally:
             elapsed = time.monotonic() - started
             if elapsed > self.spec.timeout_s:

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from infra.local import apigw
 from infra.local.apigw import CorsConfig, HttpRequest, HttpResponse, MalformedResponse, Resource, RouteTable
 from infra.local.names import HOST
+from infra.local.web_client import WEB_PREFIX, WebClient
 
 log = logging.getLogger("infra.local.gateway")
 access_log = logging.getLogger("infra.local.access")
@@ -57,8 +58,10 @@ class Gateway:
         invoke: Invoke,
         apis: Mapping[str | None, ApiSettings],
         sent_emails: Callable[[], list[Any]],
+        web: WebClient | None = None,
     ) -> None:
         self.routes = routes
+        self._web = web
         self._invoke = invoke
         self._apis = dict(apis)
         self._sent_emails = sent_emails
@@ -70,6 +73,8 @@ class Gateway:
         """(response, resource path for the access log)."""
         if request.path == MAILBOX_PATH:
             return self._mailbox(request), MAILBOX_PATH
+        if self._web is not None and self._web.handles(request.path):
+            return self._web.serve(request), WEB_PREFIX
         matched = self.routes.match(request.path)
         if matched is None:
             return apigw.problem(404, "not-found", "Not found", "No such resource or method."), "-"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -126,6 +127,8 @@ class MotoServer:
         self._requested_port = port
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self.faults: Any = None  # infra.local.faults.FaultInjector, in front of moto
+        self.iam: Any = None  # infra.local.iam.IamEnforcer, in front of the faults (None: IAM off)
 
     @property
     def port(self) -> int:
@@ -146,7 +149,12 @@ class MotoServer:
         transaction_tokens.apply()
         ses_rate.apply(ses_rate.rate_from_env())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        app = SerialisedApp(DomainDispatcherApplication(create_backend_app), self.lock, self.queue_wait_defaults)
+        from infra.local import faults, iam
+
+        app: Any = SerialisedApp(DomainDispatcherApplication(create_backend_app), self.lock, self.queue_wait_defaults)
+        app = self.faults = faults.FaultInjector.from_env(app, os.environ)
+        if iam.enforcement_on(os.environ):
+            app = self.iam = iam.IamEnforcer(app, self.region, self.lock)
         self._server = make_server(HOST, self._requested_port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)

@@ -22,6 +22,9 @@ def local_parameter_overrides(registry_port: int) -> dict[str, str]:
         "Stage": LOCAL_STAGE,
         "RegistryUrl": f"http://{HOST}:{registry_port}",
         "SenderEmail": LOCAL_SENDER,
+        # Locally the web client is served by the gateway on the API's own origin (/app/); any
+        # origin may call the loopback API, as before the web client existed.
+        "WebAllowedOrigin": "*",
     }
 
 

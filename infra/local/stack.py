@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.local import overrides
+from infra.local import overrides, principal
 from infra.local.apigw import RouteTable, cors_config
 from infra.local.events import EventSources, event_sources
 from infra.local.functions import (
@@ -22,15 +22,18 @@ from infra.local.functions import (
     module_names,
 )
 from infra.local.gateway import MAILBOX_PATH, ApiSettings, Gateway, GatewayServer
+from infra.local.iam import function_policies
 from infra.local.intrinsics import Resolver
 from infra.local.moto_server import MotoServer
 from infra.local.names import ACCOUNT_ID, LOCAL_STACK_NAME
+from infra.local.principal import ActingClient, as_principal
 from infra.local.provision import Provisioner, ResourceValues
 from infra.local.registry_process import RegistryProcess
 from infra.local.settings import LocalSettings
 from infra.local.sqs_poller import SqsPoller
 from infra.local.stream_poller import StreamPoller
-from infra.local.template import Template, load_template, merge_globals
+from infra.local.template import SERVERLESS_FUNCTION, Template, load_template, merge_globals
+from infra.local.web_client import WEB_PREFIX, WebClient
 
 log = logging.getLogger("infra.local.stack")
 DUMMY_CREDENTIAL = "local"  # noqa: S105 - moto accepts any key
@@ -55,6 +58,7 @@ class LocalStack:
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
         template = self.template = load_template(self.settings.template)  # fails before anything runs
+        principal.install()  # before any client exists: every call says which function makes it
         self._prepare_process_environment()
         self.registry.start()
         self.moto.start()
@@ -66,6 +70,9 @@ class LocalStack:
             template, resolver, self.values, self.settings.region, self.client, self.moto.queue_wait_defaults
         ).provision_all()
         specs = function_specs(template, resolver)
+        if self.moto.iam is not None:
+            functions = template.of_type(SERVERLESS_FUNCTION)
+            self.moto.iam.set_policies(function_policies({lid: functions[lid] for lid in specs}, resolver.resolve))
         self._prepare_functions(template, resolver, specs)
         self._verify_senders()
         self.sources = event_sources(specs, resolver)
@@ -120,7 +127,9 @@ class LocalStack:
     def _start_gateway(self, template: Template, resolver: Resolver, parameters: Mapping[str, str]) -> None:
         apis = api_settings(template, resolver, parameters.get("Stage") or overrides.LOCAL_STAGE)
         self.stage = apis[None].stage
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails)
+        web_root = template.root / "web"
+        web = WebClient(web_root, connect_src=[self.moto.url]) if web_root.is_dir() else None  # photo POST to S3
+        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, self.moto.sent_emails, web)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
@@ -139,7 +148,7 @@ class LocalStack:
                     sqs_source,
                     url,
                     self._invoker(sqs_source.function),
-                    self.client("sqs"),
+                    ActingClient(self.client("sqs"), sqs_source.function),  # the mapping uses the function's role
                     self.settings.region,
                     self.stop_event,
                 )
@@ -150,11 +159,11 @@ class LocalStack:
                 StreamPoller(
                     stream,
                     self._invoker(stream.function),
-                    self.client("dynamodbstreams"),
+                    ActingClient(self.client("dynamodbstreams"), stream.function),
                     self.settings.region,
                     self.stop_event,
                     function_arn=self.functions[stream.function].arn,
-                    on_failure=self._sender(destination) if destination else None,
+                    on_failure=as_principal(stream.function, self._sender(destination)) if destination else None,
                     forget_iterator=self.moto.forget_shard_iterator,
                 )
             )
@@ -182,9 +191,13 @@ class LocalStack:
             f"prakerja local stack ({LOCAL_STACK_NAME}) from {_relative(self.settings.template)}",
             f"  API gateway       {gateway}   (REST proxy events, stage {self.stage})",
             f"  mailbox           {gateway}{MAILBOX_PATH}?to=<email>",
+            f"  web client        {gateway}{WEB_PREFIX}   (web/, open it in a browser)",
             f"  AWS (moto)        {self.moto.url}   region {self.settings.region}, account {ACCOUNT_ID}"
             f"   (export AWS_ENDPOINT_URL={self.moto.url})",
             f"  registry          {self.registry.url if self.registry.running else 'not running'}",
+            f"  IAM               {'enforced per function' if self.moto.iam else 'OFF (PRAKERJA_LOCAL_IAM=off)'}",
+            f"  faults            {self.moto.faults.snapshot()['spec'] if self.moto.faults else ''}"
+            f"{'' if self.moto.faults and self.moto.faults.rules else 'none (PRAKERJA_LOCAL_FAULTS)'}",
             "  routes:",
             *[f"    {r.method:<7} {r.path:<48} -> {r.function}" for r in self.sources.routes],
             "  event sources:",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -40,7 +41,11 @@ MAX_BODY_BYTES = 16 * 1024
 _REGISTRATION_ID = re.compile(r"^[0-9a-f]{32}$")
 M = TypeVar("M", bound=BaseModel)
 
-CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"}
+# The web client's origin when deployed (template Globals: CORS_ALLOW_ORIGIN); any origin when unset.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN") or "*",
+    "Access-Control-Expose-Headers": "Retry-After",
+}
 
 
 @dataclass(frozen=True)
