@@ -38,6 +38,7 @@ class InMemoryRegistrationStore:
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxJob] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)
+    send_leases: dict[str, tuple[int, str]] = field(default_factory=dict)  # registration -> (until, holder)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
@@ -92,6 +93,17 @@ class InMemoryRegistrationStore:
             reg.code_nonce, reg.code_issued_at, reg.code_sent_at, reg.code_attempts = new_nonce, issued_at, 0, 0
             reg.resend_day, reg.resend_count = resend_day, resend_count
             self.outbox.append(job)
+            return True
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None or reg.code_nonce != nonce or reg.code_sent_at or reg.email_verified:
+                return False
+            until, held_by = self.send_leases.get(registration_id, (0, ""))
+            if until >= now and held_by != holder:
+                return False
+            self.send_leases[registration_id] = (now + lease_s, holder)
             return True
 
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:

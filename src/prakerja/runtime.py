@@ -19,6 +19,11 @@ CONNECT_TIMEOUT_S = 1.0
 READ_TIMEOUT_S = 2.0
 MAX_ATTEMPTS = 3  # in all: the first call + 2 retries (botocore: total_max_attempts)
 
+# SES SendEmail has no idempotency token: botocore retrying one whose answer was lost (a read
+# timeout) could send the email twice. The send_email worker retries throttles itself, later,
+# through the job's visibility; so SES gets one attempt per call and a longer read timeout.
+_PER_SERVICE: dict[str, dict[str, Any]] = {"ses": {"attempts": 1, "read_timeout": 5.0}}
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 
@@ -32,10 +37,11 @@ def aws_client(service: str) -> Any:
             import boto3
             from botocore.config import Config
 
+            own = _PER_SERVICE.get(service, {})
             config = Config(
-                retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                retries={"mode": "standard", "total_max_attempts": own.get("attempts", MAX_ATTEMPTS)},
                 connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=READ_TIMEOUT_S,
+                read_timeout=own.get("read_timeout", READ_TIMEOUT_S),
                 tcp_keepalive=True,
             )
             _clients[service] = boto3.session.Session().client(service, config=config)

@@ -15,7 +15,7 @@ from prakerja.domain.models import Registration
 from prakerja.domain.nik_service import Deferred, Transient
 from prakerja.domain.photo_service import InspectionOutcome
 from prakerja.domain.ports import TransientConflict
-from prakerja.workers import RetryLater
+from prakerja.workers import QueueMessage, RetryLater
 from prakerja.workers.inspect_photo import InspectPhotoWorker, object_keys
 from prakerja.workers.nik_check import NikCheckWorker, RetryPolicy
 from prakerja.workers.outbox_relay import OutboxRelay
@@ -128,6 +128,16 @@ class OneRegistration:
     def get(self, registration_id: str) -> Registration | None:
         return self.reg if self.reg and self.reg.registration_id == registration_id else None
 
+    lease: tuple[int, str] = (0, "")
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        if self.reg is None or self.reg.code_nonce != nonce or self.reg.code_sent_at:
+            return False
+        if self.lease[0] >= now and self.lease[1] != holder:
+            return False
+        self.lease = (now + lease_s, holder)
+        return True
+
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
         if self.reg is None or self.reg.code_nonce != nonce or self.reg.code_sent_at:
             return False
@@ -176,6 +186,20 @@ def test_a_redelivered_code_job_is_not_mailed_twice() -> None:
     assert len(mailbox.sent) == 1 and counts.totals == {"EmailSent": 1}
 
 
+def test_concurrent_duplicates_of_one_job_send_once() -> None:
+    """The relay is at-least-once: two copies of one job may run at the same time."""
+    mailbox, counts, regs, queue = Mailbox(), Counts(), OneRegistration(registration()), RecordingQueue()
+    worker = email_worker(regs, mailbox, counts, queue)
+    first, duplicate = queue_message(email_job("n1")), queue_message(email_job("n1"))
+    assert regs.claim_code_send(RID, "n1", first.message_id, int(FakeClock().now()), 30)  # first is sending
+    with pytest.raises(RetryLater):
+        worker.send_email(duplicate)  # waits for the lease instead of sending too
+    assert queue.visibility == [(duplicate.receipt_handle, 30)] and mailbox.sent == []
+    worker.send_email(first)
+    worker.send_email(duplicate)  # back later: finds the stamp
+    assert len(mailbox.sent) == 1
+
+
 def test_a_replaced_code_or_a_missing_registration_sends_nothing() -> None:
     mailbox, counts = Mailbox(), Counts()
     email_worker(OneRegistration(registration("n2")), mailbox, counts).send_email(queue_message(email_job("n1")))
@@ -194,11 +218,12 @@ def test_a_permanent_rejection_is_counted_and_not_retried() -> None:
 def test_ses_throttling_retries_later_with_backoff_and_sends_once() -> None:
     mailbox, counts, regs, queue = Mailbox(throttle=3), Counts(), OneRegistration(registration()), RecordingQueue()
     worker = email_worker(regs, mailbox, counts, queue)
-    for attempt in (1, 2, 3):
+    body = json.dumps(email_job("n1"))
+    for attempt in (1, 2, 3):  # the same SQS message, received again
         with pytest.raises(RetryLater):  # the message comes back later: not lost, not deleted
-            worker.send_email(queue_message(email_job("n1"), receive_count=attempt))
+            worker.send_email(QueueMessage("m-throttled", body, "rh", attempt))
         assert regs.reg is not None and regs.reg.code_sent_at == 0  # not sent: the code has not started to live
-    worker.send_email(queue_message(email_job("n1"), receive_count=4))
+    worker.send_email(QueueMessage("m-throttled", body, "rh", 4))
     assert [delay for _, delay in queue.visibility] == [1, 2, 4]  # exponential (jitter pinned to its maximum)
     assert len(mailbox.sent) == 1
     assert counts.totals == {"EmailThrottled": 3, "EmailSent": 1}

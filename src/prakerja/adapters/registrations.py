@@ -164,6 +164,18 @@ class DynamoRegistrationStore:
         except TransientConflict:
             return False
 
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        return bool(
+            self._table.update_if(
+                reg_key(registration_id),
+                "SET code_send_lease = :until, code_send_holder = :me",
+                "code_nonce = :n AND email_verified = :f"
+                " AND (attribute_not_exists(code_sent_at) OR code_sent_at = :zero)"
+                " AND (attribute_not_exists(code_send_lease) OR code_send_lease < :now OR code_send_holder = :me)",
+                {":until": now + lease_s, ":me": holder, ":n": nonce, ":f": False, ":zero": 0, ":now": now},
+            )
+        )
+
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
         return bool(
             self._table.update_if(

@@ -4,7 +4,10 @@ state -> SES. A stale job (the code was replaced, the registration is gone) send
 Verification codes live from when their email is handed to SES: after SES accepts it, the
 worker stamps `code_sent_at` (only if that code is still the current one and not stamped yet).
 The stamp also makes the job idempotent: a redelivered job whose code is already stamped sends
-nothing, so a code email goes out once.
+nothing. Duplicates of one job running at the same time (the outbox relay is at-least-once) are
+kept apart by a short send lease on the registration, taken by one queue message before it
+sends: the other waits and then finds the stamp. So a code email goes out once (short of SES
+accepting an email whose answer is lost, which no client can tell apart from a failure).
 
 SES throttling ("Maximum sending rate exceeded") is not the job's fault: nothing was sent, the
 job's visibility is pushed out with exponential backoff and full jitter and it comes back later
@@ -26,10 +29,13 @@ from prakerja.domain.resilience import backoff_delay
 from prakerja.workers import Count, Log, QueueMessage, RetryLater
 
 VERIFY_CODE = "verify_code"
+SEND_LEASE_S = 30  # > one send (the function's 10 s timeout): a crashed sender's claim expires
 
 
 class Registrations(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool: ...
 
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool: ...
 
@@ -87,8 +93,7 @@ class SendEmailWorker:
         if email is None or reg is None:
             self._log.info("email job skipped (stale)", extra={"template": template})
             return
-        if template == VERIFY_CODE and reg.code_sent_at:
-            self._log.info("email job skipped (this code was sent already)", extra={"template": template})
+        if template == VERIFY_CODE and not self._claim(message, reg):
             return
         try:
             self._mailer.send(email)
@@ -104,6 +109,25 @@ class SendEmailWorker:
         ):
             self._log.info("code replaced or stamped while its email was sent", extra={"template": template})
         self._count("EmailSent", 1)
+
+    def _claim(self, message: QueueMessage, reg: Registration) -> bool:
+        """May this message send the code email? False when it was sent already (or is stale);
+        RetryLater while a duplicate of this job holds the send lease."""
+        if reg.code_sent_at:
+            self._log.info("email job skipped (this code was sent already)", extra={"template": VERIFY_CODE})
+            return False
+        now = int(self._clock.now())
+        if self._registrations.claim_code_send(
+            reg.registration_id, reg.code_nonce, message.message_id, now, SEND_LEASE_S
+        ):
+            return True
+        fresh = self._registrations.get(reg.registration_id)
+        if fresh is None or fresh.code_sent_at or fresh.code_nonce != reg.code_nonce or fresh.email_verified:
+            self._log.info("email job skipped (sent or replaced meanwhile)", extra={"template": VERIFY_CODE})
+            return False
+        self._queue.change_visibility(message.receipt_handle, SEND_LEASE_S)
+        self._log.info("a duplicate of this email job is sending: checked again later", extra={"template": VERIFY_CODE})
+        raise RetryLater()
 
     def _retry_later(self, message: QueueMessage, template: str) -> NoReturn:
         delay = backoff_delay(
