@@ -71,27 +71,41 @@ def test_a_burst_verifies_with_first_codes_despite_a_backlog_longer_than_their_l
 
     pending = {p["email"] for p in people}
     seen_at: dict[str, float] = {}
-    verified_after: dict[str, float] = {}  # seconds from receiving the code to verifying with it
+    verified_after: dict[str, float] = {}  # seconds from seeing the code in the mailbox to verifying with it
+    refused: list[str] = []
+    sweeps: list[float] = []
+
+    def poll(email: str) -> None:
+        """One person checks their inbox; with a code there, they verify with the FIRST one."""
+        if not hasattr(local, "api"):
+            local.api = Api(backlog_stack.url)
+        messages = local.api.mailbox(email)
+        if not messages:
+            return
+        seen_at.setdefault(email, time.monotonic())
+        match = CODE.search(messages[0]["text"])
+        assert match, messages[0]
+        v = local.api.call("POST", f"/registrations/{rids[email]}/email-verification", json={"code": match.group(1)})
+        if v.status_code != 200:
+            refused.append(f"{v.status_code} {v.text}")
+        verified_after[email] = time.monotonic() - seen_at[email]
+        pending.discard(email)
+
     deadline = time.monotonic() + 240
-    while pending and time.monotonic() < deadline:
-        for email in sorted(pending):
-            messages = api.mailbox(email)
-            if not messages:
-                continue
-            seen_at.setdefault(email, time.monotonic())
-            match = CODE.search(messages[0]["text"])  # the FIRST code received
-            assert match, messages[0]
-            v = api.call("POST", f"/registrations/{rids[email]}/email-verification", json={"code": match.group(1)})
-            assert v.status_code == 200, (v.status_code, v.text)
-            verified_after[email] = time.monotonic() - seen_at[email]
-            pending.discard(email)
-        time.sleep(0.2)
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        while pending and time.monotonic() < deadline:
+            started = time.monotonic()
+            list(pool.map(poll, sorted(pending)))
+            sweeps.append(time.monotonic() - started)
+            time.sleep(0.2)
+    assert not refused, refused[:3]
     assert not pending, f"{len(pending)} people never received a code"
 
     backlog_s = max(seen_at.values()) - registered_at
     print(
         f"\n{PEOPLE} registrations, SES at {EMAILS_PER_S}/s, code TTL {CODE_TTL_S} s: last code received "
-        f"{backlog_s:.1f} s after the burst; verify within {max(verified_after.values()):.1f} s of receipt"
+        f"{backlog_s:.1f} s after the burst; verified within {max(verified_after.values()):.1f} s of seeing the "
+        f"code; slowest inbox sweep {max(sweeps):.1f} s"
     )
     assert backlog_s > CODE_TTL_S  # the backlog outlasted a code's lifetime: expiry from registration would fail
     assert max(verified_after.values()) < CODE_TTL_S
