@@ -155,6 +155,18 @@ def test_given_a_throttled_cancellation_reason_then_503_not_500(box, capsys):
 
     Fault("dynamodb", "TransactWriteItems", throttled)
     assert_busy(register(), "dynamodb", capsys)
+    # with an Idempotency-Key too: a throttle is not "the first request is still in flight" (409)
+    r = call(
+        "register",
+        api_event(
+            "POST",
+            "/registrations",
+            "/registrations",
+            body={"email": "budi@example.com", **PERSON},
+            headers={"Idempotency-Key": "k-1"},
+        ),
+    )
+    assert_busy(r, "dynamodb", capsys)
 
 
 def test_given_a_passing_conflict_then_the_retried_transaction_succeeds(box):

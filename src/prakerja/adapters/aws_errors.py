@@ -57,6 +57,7 @@ TRANSIENT_CODES = frozenset(
 TRANSIENT_CANCELLATION_REASONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
 )
+THROTTLE_CANCELLATION_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded"})
 _TIMEOUTS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
 # Operation name -> the dependency it belongs to (ClientError carries the operation, not the service).

@@ -9,9 +9,14 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from prakerja.adapters.aws_errors import cancellation_reasons, is_transient_cancellation
+from prakerja.adapters.aws_errors import (
+    THROTTLE_CANCELLATION_REASONS,
+    cancellation_reasons,
+    is_transient_cancellation,
+)
 from prakerja.adapters.dynamo_codec import Item, ser, to_item
 from prakerja.adapters.keys import outbox_key
+from prakerja.domain.errors import DependencyBusy
 from prakerja.domain.models import OutboxJob
 from prakerja.domain.ports import TransientConflict
 
@@ -83,7 +88,8 @@ class Table:
         Each attempt carries its own ClientRequestToken, so botocore's retries of an attempt that
         committed but whose answer was lost (a read timeout) are idempotent in DynamoDB. An
         attempt cancelled only by conflicts or throttles is retried with jitter; when that
-        persists, TransientConflict (the caller decides: a different answer, or a 503)."""
+        persists, TransientConflict (contention: the caller decides, a different answer or a 503)
+        or DependencyBusy (throttled: a 503)."""
         for attempt in range(1, TRANSACT_ATTEMPTS + 1):
             try:
                 self.client.transact_write_items(
@@ -96,6 +102,8 @@ class Table:
                 if not is_transient_cancellation(codes):
                     return codes
                 if attempt == TRANSACT_ATTEMPTS:
+                    if THROTTLE_CANCELLATION_REASONS.intersection(codes):
+                        raise DependencyBusy("dynamodb") from exc  # throttled, not contended: a 503
                     raise TransientConflict() from exc
             except self.client.exceptions.TransactionConflictException as exc:
                 if attempt == TRANSACT_ATTEMPTS:
