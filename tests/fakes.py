@@ -106,6 +106,11 @@ class InMemoryRegistrationStore:
             self.send_leases[registration_id] = (now + lease_s, holder)
             return True
 
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        with self.lock:
+            if self.send_leases.get(registration_id, (0, ""))[1] == holder:
+                del self.send_leases[registration_id]
+
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
         with self.lock:
             reg = self.regs.get(registration_id)

@@ -138,6 +138,10 @@ class OneRegistration:
         self.lease = (now + lease_s, holder)
         return True
 
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        if self.lease[1] == holder:
+            self.lease = (0, "")
+
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
         if self.reg is None or self.reg.code_nonce != nonce or self.reg.code_sent_at:
             return False
@@ -191,10 +195,10 @@ def test_concurrent_duplicates_of_one_job_send_once() -> None:
     mailbox, counts, regs, queue = Mailbox(), Counts(), OneRegistration(registration()), RecordingQueue()
     worker = email_worker(regs, mailbox, counts, queue)
     first, duplicate = queue_message(email_job("n1")), queue_message(email_job("n1"))
-    assert regs.claim_code_send(RID, "n1", first.message_id, int(FakeClock().now()), 30)  # first is sending
+    assert regs.claim_code_send(RID, "n1", first.receipt_handle, int(FakeClock().now()), 60)  # first is sending
     with pytest.raises(RetryLater):
         worker.send_email(duplicate)  # waits for the lease instead of sending too
-    assert queue.visibility == [(duplicate.receipt_handle, 30)] and mailbox.sent == []
+    assert queue.visibility == [(duplicate.receipt_handle, 60)] and mailbox.sent == []
     worker.send_email(first)
     worker.send_email(duplicate)  # back later: finds the stamp
     assert len(mailbox.sent) == 1
@@ -219,11 +223,11 @@ def test_ses_throttling_retries_later_with_backoff_and_sends_once() -> None:
     mailbox, counts, regs, queue = Mailbox(throttle=3), Counts(), OneRegistration(registration()), RecordingQueue()
     worker = email_worker(regs, mailbox, counts, queue)
     body = json.dumps(email_job("n1"))
-    for attempt in (1, 2, 3):  # the same SQS message, received again
+    for attempt in (1, 2, 3):  # the same SQS message, received again (a new receipt handle each time)
         with pytest.raises(RetryLater):  # the message comes back later: not lost, not deleted
-            worker.send_email(QueueMessage("m-throttled", body, "rh", attempt))
+            worker.send_email(QueueMessage("m-throttled", body, f"rh-{attempt}", attempt))
         assert regs.reg is not None and regs.reg.code_sent_at == 0  # not sent: the code has not started to live
-    worker.send_email(QueueMessage("m-throttled", body, "rh", 4))
+    worker.send_email(QueueMessage("m-throttled", body, "rh-4", 4))
     assert [delay for _, delay in queue.visibility] == [1, 2, 4]  # exponential (jitter pinned to its maximum)
     assert len(mailbox.sent) == 1
     assert counts.totals == {"EmailThrottled": 3, "EmailSent": 1}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from prakerja.adapters.aws_errors import busy
 from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure
 
@@ -30,6 +32,7 @@ class SesMailer:
             raise PermanentEmailFailure("rejected") from exc
         except Exception as exc:
             if busy(exc) is not None:
-                raise EmailThrottled(type(exc).__name__) from exc
+                code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+                raise EmailThrottled(str(code or type(exc).__name__)) from exc
             raise
         return str(resp.get("MessageId", ""))

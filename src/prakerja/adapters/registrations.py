@@ -176,6 +176,14 @@ class DynamoRegistrationStore:
             )
         )
 
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        self._table.update_if(
+            reg_key(registration_id),
+            "REMOVE code_send_lease, code_send_holder",
+            "code_send_holder = :me",
+            {":me": holder},
+        )
+
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
         return bool(
             self._table.update_if(

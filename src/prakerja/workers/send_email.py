@@ -4,10 +4,11 @@ state -> SES. A stale job (the code was replaced, the registration is gone) send
 Verification codes live from when their email is handed to SES: after SES accepts it, the
 worker stamps `code_sent_at` (only if that code is still the current one and not stamped yet).
 The stamp also makes the job idempotent: a redelivered job whose code is already stamped sends
-nothing. Duplicates of one job running at the same time (the outbox relay is at-least-once) are
-kept apart by a short send lease on the registration, taken by one queue message before it
-sends: the other waits and then finds the stamp. So a code email goes out once (short of SES
-accepting an email whose answer is lost, which no client can tell apart from a failure).
+nothing. Duplicates of one job running at the same time (the outbox relay is at-least-once; a
+slow receive can outlast its visibility) are kept apart by a short send lease on the registration,
+taken by one receive before it sends (released again when SES throttles): the other waits, then
+finds the stamp. So a code email goes out once, short of SES accepting an email whose answer is
+lost (a read timeout: SES has no idempotency token), where the job is retried (never lost).
 
 SES throttling ("Maximum sending rate exceeded") is not the job's fault: nothing was sent, the
 job's visibility is pushed out with exponential backoff and full jitter and it comes back later
@@ -29,13 +30,15 @@ from prakerja.domain.resilience import backoff_delay
 from prakerja.workers import Count, Log, QueueMessage, RetryLater
 
 VERIFY_CODE = "verify_code"
-SEND_LEASE_S = 30  # > one send (the function's 10 s timeout): a crashed sender's claim expires
+SEND_LEASE_S = 60  # well over one send (the function's 10 s timeout): a crashed sender's claim expires
 
 
 class Registrations(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
     def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool: ...
+
+    def release_code_send(self, registration_id: str, holder: str) -> None: ...
 
     def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool: ...
 
@@ -101,9 +104,11 @@ class SendEmailWorker:
             self._log.warning("email permanently rejected", extra={"template": template})
             self._count("EmailRejected", 1)
             return
-        except EmailThrottled:
+        except EmailThrottled as busy:
             self._count("EmailThrottled", 1)
-            self._retry_later(message, template)
+            if template == VERIFY_CODE:  # not sent: the next receive of this job claims again
+                self._registrations.release_code_send(registration_id, message.receipt_handle)
+            self._retry_later(message, template, str(busy))
         if template == VERIFY_CODE and not self._registrations.mark_code_sent(
             registration_id, reg.code_nonce, int(self._clock.now())
         ):
@@ -117,8 +122,10 @@ class SendEmailWorker:
             self._log.info("email job skipped (this code was sent already)", extra={"template": VERIFY_CODE})
             return False
         now = int(self._clock.now())
+        # The holder is this receive of the message (its receipt handle): the same job received
+        # again after its visibility ran out while the first receive is still sending must wait too.
         if self._registrations.claim_code_send(
-            reg.registration_id, reg.code_nonce, message.message_id, now, SEND_LEASE_S
+            reg.registration_id, reg.code_nonce, message.receipt_handle, now, SEND_LEASE_S
         ):
             return True
         fresh = self._registrations.get(reg.registration_id)
@@ -129,7 +136,7 @@ class SendEmailWorker:
         self._log.info("a duplicate of this email job is sending: checked again later", extra={"template": VERIFY_CODE})
         raise RetryLater()
 
-    def _retry_later(self, message: QueueMessage, template: str) -> NoReturn:
+    def _retry_later(self, message: QueueMessage, template: str, reason: str) -> NoReturn:
         delay = backoff_delay(
             message.receive_count,
             base_s=self._policy.backoff_base_s,
@@ -137,8 +144,9 @@ class SendEmailWorker:
             rng=self._jitter,
         )
         self._queue.change_visibility(message.receipt_handle, delay)
-        self._log.info(
-            "mail service throttled: email retried later",
-            extra={"template": template, "attempt": message.receive_count, "delay_s": delay},
-        )
+        extra = {"template": template, "attempt": message.receive_count, "delay_s": delay, "reason": reason}
+        if reason == "Throttling":
+            self._log.info("mail service throttled: email retried later", extra=extra)
+        else:  # a timeout or a failing SES: the email may have gone out (SES has no idempotency token)
+            self._log.warning("mail service unavailable: email retried later", extra=extra)
         raise RetryLater()
