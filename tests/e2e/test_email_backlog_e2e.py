@@ -31,7 +31,7 @@ CONCURRENCY = 8
 busy_answers: list[int] = []
 
 
-def honouring_retry_after(send: Callable[[], requests.Response], attempts: int = 8) -> requests.Response:
+def honouring_retry_after(send: Callable[[], requests.Response], attempts: int = 20) -> requests.Response:
     """What the contract tells clients: a 503 `service-busy` is retried after its Retry-After (the
     local AWS is one process on a shared machine and does get busy under a burst)."""
     for _ in range(attempts):
@@ -80,7 +80,7 @@ def test_a_burst_verifies_with_first_codes_despite_a_backlog_longer_than_their_l
     assert status["email"]["queued"] > 0 and status["email"]["eta_s"] > 0, status
 
     # a resend while the code email is still queued: 202 and no second email (same code goes out)
-    waiting = [p["email"] for p in people[-10:] if not api.mailbox(p["email"])]
+    waiting = [p["email"] for p in people[-10:] if not api.wait_mail(p["email"], 1, timeout_s=0)]
     resent = [api.call("POST", f"/registrations/{rids[e]}/email-verification/resend") for e in waiting]
     assert sum(r.status_code == 202 for r in resent) >= 1, [r.status_code for r in resent]
     assert all(r.status_code in (202, 429) for r in resent), [r.text for r in resent]
@@ -95,7 +95,10 @@ def test_a_burst_verifies_with_first_codes_despite_a_backlog_longer_than_their_l
         """One person checks their inbox; with a code there, they verify with the FIRST one."""
         if not hasattr(local, "api"):
             local.api = Api(backlog_stack.url)
-        messages = local.api.mailbox(email)
+        try:
+            messages = local.api.mailbox(email)
+        except requests.RequestException:
+            return  # a slow dev mailbox (the loaded local stack): look again next sweep
         if not messages:
             return
         seen_at.setdefault(email, time.monotonic())
