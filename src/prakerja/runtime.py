@@ -12,10 +12,13 @@ client-side retry quota stops retry storms when a dependency is down.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 CONNECT_TIMEOUT_S = 1.0
+# AWS_READ_TIMEOUT_S (unset when deployed) exists for the local stack only: its AWS is one moto
+# process answering one request at a time, far slower than AWS under a burst.
 READ_TIMEOUT_S = 2.0
 MAX_ATTEMPTS = 3  # in all: the first call + 2 retries (botocore: total_max_attempts)
 
@@ -41,11 +44,17 @@ def aws_client(service: str) -> Any:
             config = Config(
                 retries={"mode": "standard", "total_max_attempts": own.get("attempts", MAX_ATTEMPTS)},
                 connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=own.get("read_timeout", READ_TIMEOUT_S),
+                read_timeout=own.get("read_timeout", read_timeout_s()),
                 tcp_keepalive=True,
             )
             _clients[service] = boto3.session.Session().client(service, config=config)
         return _clients[service]
+
+
+def read_timeout_s() -> float:
+    """READ_TIMEOUT_S, or AWS_READ_TIMEOUT_S from the environment (the local stack only)."""
+    raw = os.environ.get("AWS_READ_TIMEOUT_S", "").strip()
+    return float(raw) if raw else READ_TIMEOUT_S
 
 
 def reset() -> None:

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     directory: Path = tmp_path_factory.mktemp("overload")
-    stack = started_stack(directory, PRAKERJA_LOCAL_PASSWORD_SCRYPT_N="1024")
+    # the deployed SDK read timeout (2 s), not the suite's longer local one
+    stack = started_stack(directory, PRAKERJA_LOCAL_PASSWORD_SCRYPT_N="1024", PRAKERJA_LOCAL_AWS_READ_TIMEOUT_S="2")
     yield stack
     stack.stop()
 
