@@ -38,6 +38,7 @@ class InMemoryRegistrationStore:
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxJob] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)
+    send_leases: dict[str, tuple[int, str]] = field(default_factory=dict)  # registration -> (until, holder)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
@@ -80,7 +81,7 @@ class InMemoryRegistrationStore:
         registration_id: str,
         old_nonce: str,
         new_nonce: str,
-        sent_at: int,
+        issued_at: int,
         resend_day: str,
         resend_count: int,
         job: OutboxJob,
@@ -89,9 +90,33 @@ class InMemoryRegistrationStore:
             reg = self.regs[registration_id]
             if reg.code_nonce != old_nonce or reg.email_verified:
                 return False
-            reg.code_nonce, reg.code_sent_at, reg.code_attempts = new_nonce, sent_at, 0
+            reg.code_nonce, reg.code_issued_at, reg.code_sent_at, reg.code_attempts = new_nonce, issued_at, 0, 0
             reg.resend_day, reg.resend_count = resend_day, resend_count
             self.outbox.append(job)
+            return True
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None or reg.code_nonce != nonce or reg.code_sent_at or reg.email_verified:
+                return False
+            until, held_by = self.send_leases.get(registration_id, (0, ""))
+            if until >= now and held_by != holder:
+                return False
+            self.send_leases[registration_id] = (now + lease_s, holder)
+            return True
+
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        with self.lock:
+            if self.send_leases.get(registration_id, (0, ""))[1] == holder:
+                del self.send_leases[registration_id]
+
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None or reg.code_nonce != nonce or reg.code_sent_at:
+                return False
+            reg.code_sent_at = sent_at
             return True
 
     def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:

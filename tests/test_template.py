@@ -36,6 +36,7 @@ FUNCTIONS = {
     "SendEmailFunction": "send_email",
     "CheckNikFunction": "check_nik",
     "InspectPhotoFunction": "inspect_photo",
+    "GetStatusFunction": "get_status",
 }
 
 # the contract's routes (docs/API.md) -> the function serving each
@@ -50,6 +51,7 @@ API_ROUTES = {
     ("/registrations/{id}/photo", "post"): "UploadPhotoFunction",
     ("/batches", "get"): "ListBatchesFunction",
     ("/registrations/{id}/batch", "post"): "JoinBatchFunction",
+    ("/status", "get"): "GetStatusFunction",
 }
 
 # worker -> (event type, source, expected batch size)
@@ -95,14 +97,14 @@ EVENT_PROPERTIES = {
 }
 
 WORK_QUEUES = {
-    "EmailQueue": ("EmailDLQ", 5),
+    "EmailQueue": ("EmailDLQ", 30),
     "NikQueue": ("NikDLQ", 12),
     "PhotoQueue": ("PhotoDLQ", 5),
     "EmailEventsQueue": ("EmailEventsDLQ", 5),
 }
 DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ", "EmailEventsDLQ"}
 
-READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction"}
+READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction", "GetStatusFunction"}
 WRITE_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -134,6 +136,9 @@ ALLOWED_ENV = {
     "REGISTRY_TIMEOUT_S",
     "REGISTRY_MAX_RPS",
     "TOKEN_TTL_S",
+    "CODE_TTL_S",
+    "EMAIL_SEND_RATE_PER_S",
+    "EMAIL_SENDER_CONCURRENCY",
     "STAGE",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -250,7 +255,7 @@ def canonical(value: Any) -> str:
 # -- functions --------------------------------------------------------------------------------------
 
 
-def test_the_fourteen_functions_with_their_code_and_handler(template: dict[str, Any]) -> None:
+def test_every_function_with_its_code_and_handler(template: dict[str, Any]) -> None:
     functions = resources(template, "AWS::Serverless::Function")
     assert set(functions) == set(FUNCTIONS)
     for logical_id, operation in FUNCTIONS.items():

@@ -143,9 +143,11 @@ class MotoServer:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        from infra.local import moto_fixes
+        from infra.local import moto_fixes, ses_rate, transaction_tokens
 
         moto_fixes.apply()
+        transaction_tokens.apply()
+        ses_rate.apply(ses_rate.rate_from_env())
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         from infra.local import faults, iam
 

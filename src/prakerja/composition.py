@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
+    from prakerja.domain.status import StatusService
     from prakerja.workers import Log
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.nik_check import NikCheckWorker
@@ -81,6 +82,7 @@ def registration_service() -> RegistrationService:
         _clock(),
         scrypt_n=settings.scrypt_n,
         token_ttl_s=settings.token_ttl_s,
+        code_ttl_s=settings.code_ttl_s,
     )
 
 
@@ -120,6 +122,26 @@ def batch_service_of(client: Any, table_name: str) -> BatchService:
 @cache
 def batch_service() -> BatchService:
     return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"))
+
+
+@cache
+def status_service() -> StatusService:
+    from prakerja.adapters.breaker import DynamoBreakerStore
+    from prakerja.adapters.status import AwsStatusSource
+    from prakerja.domain.resilience import DEFAULT_BREAKER
+    from prakerja.domain.status import DrainRates, StatusService
+
+    settings = get_settings()
+    source = AwsStatusSource(
+        aws_client("sqs"),
+        settings.require("email_queue_url"),
+        settings.require("nik_queue_url"),
+        DynamoBreakerStore(table()),
+    )
+    rates = DrainRates.configured(
+        settings.email_send_rate_per_s, settings.email_sender_concurrency, settings.registry_max_rps
+    )
+    return StatusService(source, _clock(), rates, breaker_window_s=DEFAULT_BREAKER.window_s)
 
 
 def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:
@@ -171,11 +193,26 @@ def check_nik_worker(log: Log, metrics: Metrics) -> NikCheckWorker:
 def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
     from prakerja.adapters.email import SesMailer
     from prakerja.adapters.registrations import DynamoRegistrationStore
-    from prakerja.workers.send_email import SendEmailWorker
+    from prakerja.workers.send_email import EmailPolicy, SendEmailWorker
     from prakerja.workers.sqs import counter
 
-    mailer = SesMailer(aws_client("ses"), get_settings().require("sender_email"))
-    return SendEmailWorker(DynamoRegistrationStore(table()), mailer, keys().code, log, counter(metrics))
+    settings = get_settings()
+    mailer = SesMailer(aws_client("ses"), settings.require("sender_email"))
+    policy = EmailPolicy(
+        code_ttl_s=settings.code_ttl_s,
+        backoff_base_s=settings.email_backoff_base_s,
+        backoff_cap_s=settings.email_backoff_cap_s,
+    )
+    return SendEmailWorker(
+        DynamoRegistrationStore(table()),
+        mailer,
+        _queue("email_queue_url"),
+        keys().code,
+        _clock(),
+        policy,
+        log,
+        counter(metrics),
+    )
 
 
 @cache
@@ -211,6 +248,7 @@ def reset() -> None:
         nik_verification_service,
         photo_service,
         batch_service,
+        status_service,
         nik_check_service,
         check_nik_worker,
         send_email_worker,

@@ -21,6 +21,8 @@ class Settings(BaseModel):
     stage: str = Field(default="local", alias="STAGE")
     app_secret_arn: str = Field(default="", alias="APP_SECRET_ARN")
     token_ttl_s: int = Field(default=3600, ge=60, le=86_400, alias="TOKEN_TTL_S")
+    # A verification code lives this long from when its email is handed to SES.
+    code_ttl_s: int = Field(default=900, ge=10, le=86_400, alias="CODE_TTL_S")
 
     email_queue_url: str = Field(default="", alias="EMAIL_QUEUE_URL")
     nik_queue_url: str = Field(default="", alias="NIK_QUEUE_URL")
@@ -38,6 +40,12 @@ class Settings(BaseModel):
     nik_backoff_base_s: int = Field(default=2, ge=1, alias="NIK_BACKOFF_BASE_S")
     nik_backoff_cap_s: int = Field(default=300, ge=1, le=43_200, alias="NIK_BACKOFF_CAP_S")
     nik_max_deferrals: int = Field(default=60, ge=0, alias="NIK_MAX_DEFERRALS")
+    # Drain rates the status route estimates with (template: SesMaxSendRate, EmailSenderConcurrency).
+    email_send_rate_per_s: float = Field(default=14.0, gt=0, alias="EMAIL_SEND_RATE_PER_S")
+    email_sender_concurrency: int = Field(default=10, ge=1, alias="EMAIL_SENDER_CONCURRENCY")
+    # SES throttling: the email job's visibility is pushed out with backoff + full jitter.
+    email_backoff_base_s: int = Field(default=1, ge=1, alias="EMAIL_BACKOFF_BASE_S")
+    email_backoff_cap_s: int = Field(default=60, ge=1, le=43_200, alias="EMAIL_BACKOFF_CAP_S")
 
     # Cost of the password KDF (scrypt N). 2**15 with r=8 uses 32 MiB and ~60-100 ms.
     scrypt_n: int = Field(default=2**15, ge=2**10, alias="PASSWORD_SCRYPT_N")

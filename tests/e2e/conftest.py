@@ -23,6 +23,9 @@ def started_stack(fixture_dir: Path, **timings: str) -> LocalStack:
         "NIK_BACKOFF_CAP_S": "4",
         "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
         "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
+        # the local AWS (one moto process, one request at a time) is slower than AWS under the suite's
+        # bursts: a longer SDK read timeout than the deployed 2 s, so slowness is not read as overload
+        "PRAKERJA_LOCAL_AWS_READ_TIMEOUT_S": "5",
         **timings,
     }
     stack = LocalStack(env)

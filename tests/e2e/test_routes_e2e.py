@@ -24,6 +24,7 @@ CONTRACT = {
     ("GET", "/batches"),
     ("POST", "/registrations/{id}/batch"),
     ("GET", "/health"),
+    ("GET", "/status"),
 }
 GATEWAY_MISS = "No such resource or method."
 

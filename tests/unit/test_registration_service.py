@@ -40,6 +40,13 @@ def emailed_code(store: InMemoryRegistrationStore, rid: str) -> str:
     return security.verification_code(KEYS.code, rid, job.payload["nonce"])
 
 
+def sent_code(store: InMemoryRegistrationStore, rid: str, clock: FakeClock) -> str:
+    """The latest code, its email handed to SES now (what the send_email worker stamps)."""
+    job = [j for j in store.outbox if j.registration_id == rid][-1]
+    store.mark_code_sent(rid, job.payload["nonce"], int(clock.now()))
+    return emailed_code(store, rid)
+
+
 def test_register_stores_hashed_password_and_queues_code_email(service, store):
     rid = register(service)
     reg = store.regs[rid]
@@ -108,12 +115,56 @@ def test_wrong_codes_count_down_then_lock(service, store):
         service.verify_email(rid, good)  # dead even with the right code
 
 
-def test_code_expires_after_15_minutes(service, store, clock):
+def test_code_expires_15_minutes_after_its_email_was_sent(service, store, clock):
     rid = register(service)
-    code = emailed_code(store, rid)
+    clock.advance(40 * 60)  # a long email backlog: the code has not started to live yet
+    code = sent_code(store, rid, clock)
+    clock.advance(15 * 60)
+    assert service.verify_email(rid, code).registration_id == rid
+
+
+def test_code_expires_after_15_minutes_from_sending(service, store, clock):
+    rid = register(service)
+    code = sent_code(store, rid, clock)
     clock.advance(15 * 60 + 1)
     with pytest.raises(errors.CodeExpired):
         service.verify_email(rid, code)
+
+
+def test_code_lifetime_is_configurable(store, clock):
+    service = RegistrationService(store, KEYS, clock, scrypt_n=2**10, token_ttl_s=3600, code_ttl_s=30)
+    rid = register(service)
+    code = sent_code(store, rid, clock)
+    clock.advance(31)
+    with pytest.raises(errors.CodeExpired):
+        service.verify_email(rid, code)
+
+
+def test_resend_while_the_code_email_is_queued_sends_nothing_and_keeps_the_code(service, store, clock):
+    rid = register(service)
+    clock.advance(5 * 60)  # still in the email backlog
+    service.resend_code(rid)  # 202, no second email
+    service.resend_code(rid)
+    assert len([j for j in store.outbox if j.registration_id == rid]) == 1
+    code = sent_code(store, rid, clock)  # the queued email goes out with the same code
+    assert service.verify_email(rid, code).registration_id == rid
+
+
+def test_resend_of_a_code_email_queued_for_hours_issues_a_new_code(service, store, clock):
+    rid = register(service)
+    clock.advance(7 * 3600)  # presumed lost (parked in the DLQ)
+    service.resend_code(rid)
+    assert len([j for j in store.outbox if j.registration_id == rid]) == 2
+
+
+def test_a_stale_code_is_never_stamped_sent(service, store, clock):
+    rid = register(service)
+    old_nonce = store.regs[rid].code_nonce
+    sent_code(store, rid, clock)
+    clock.advance(61)
+    service.resend_code(rid)
+    assert not store.mark_code_sent(rid, old_nonce, int(clock.now()))
+    assert store.regs[rid].code_sent_at == 0  # the new code is queued
 
 
 def test_verified_twice_is_conflict(service, store):
@@ -125,7 +176,7 @@ def test_verified_twice_is_conflict(service, store):
 
 def test_resend_cooldown_and_old_code_dies(service, store, clock):
     rid = register(service)
-    old = emailed_code(store, rid)
+    old = sent_code(store, rid, clock)
     with pytest.raises(errors.ResendTooSoon) as exc:
         service.resend_code(rid)
     assert 1 <= int(exc.value.retry_after_s) <= 60
@@ -143,16 +194,19 @@ def test_resend_revives_a_dead_code(service, store, clock):
     for _ in range(5):
         with pytest.raises(errors.CodeMismatch):
             service.verify_email(rid, "999999" if emailed_code(store, rid) != "999999" else "888888")
+    sent_code(store, rid, clock)
     clock.advance(61)
     service.resend_code(rid)
     service.verify_email(rid, emailed_code(store, rid))
 
 
-def test_at_most_five_resends_a_day(service, clock):
+def test_at_most_five_resends_a_day(service, store, clock):
     rid = register(service)
     for _ in range(5):
+        sent_code(store, rid, clock)
         clock.advance(61)
         service.resend_code(rid)
+    sent_code(store, rid, clock)
     clock.advance(61)
     with pytest.raises(errors.ResendTooSoon) as exc:
         service.resend_code(rid)

@@ -10,18 +10,18 @@ import random
 import pytest
 
 from prakerja.adapters.stream import decode_record
-from prakerja.domain.mail import Email, PermanentEmailFailure
+from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure
 from prakerja.domain.models import Registration
 from prakerja.domain.nik_service import Deferred, Transient
 from prakerja.domain.photo_service import InspectionOutcome
 from prakerja.domain.ports import TransientConflict
-from prakerja.workers import RetryLater
+from prakerja.workers import QueueMessage, RetryLater
 from prakerja.workers.inspect_photo import InspectPhotoWorker, object_keys
 from prakerja.workers.nik_check import NikCheckWorker, RetryPolicy
 from prakerja.workers.outbox_relay import OutboxRelay
-from prakerja.workers.send_email import SendEmailWorker
+from prakerja.workers.send_email import EmailPolicy, SendEmailWorker
 from tests.conftest import queue_message, stream_record
-from tests.fakes import KEYS, Counts, RecordingQueue
+from tests.fakes import KEYS, Counts, FakeClock, RecordingQueue
 
 log = logging.getLogger("tests.workers")
 RID = "a" * 32
@@ -106,13 +106,17 @@ def test_a_malformed_job_is_dropped_without_calling_the_registry(body: str) -> N
 
 # -- send_email -----------------------------------------------------------------------------------
 class Mailbox:
-    def __init__(self, reject: bool = False) -> None:
+    def __init__(self, reject: bool = False, throttle: int = 0) -> None:
         self.sent: list[Email] = []
         self.reject = reject
+        self.throttle = throttle  # this many sends are refused as over the sending rate
 
     def send(self, email: Email) -> str:
         if self.reject:
             raise PermanentEmailFailure("rejected")
+        if self.throttle:
+            self.throttle -= 1
+            raise EmailThrottled("Throttling")
         self.sent.append(email)
         return "id"
 
@@ -124,39 +128,125 @@ class OneRegistration:
     def get(self, registration_id: str) -> Registration | None:
         return self.reg if self.reg and self.reg.registration_id == registration_id else None
 
+    lease: tuple[int, str] = (0, "")
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        if self.reg is None or self.reg.code_nonce != nonce or self.reg.code_sent_at:
+            return False
+        if self.lease[0] >= now and self.lease[1] != holder:
+            return False
+        self.lease = (now + lease_s, holder)
+        return True
+
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        if self.lease[1] == holder:
+            self.lease = (0, "")
+
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        if self.reg is None or self.reg.code_nonce != nonce or self.reg.code_sent_at:
+            return False
+        self.reg.code_sent_at = sent_at
+        return True
+
 
 def registration(nonce: str = "n1") -> Registration:
-    return Registration(RID, "budi@example.com", "x", "Budi", "+6281234567890", 0, code_nonce=nonce)
+    return Registration(RID, "budi@example.com", "x", "Budi", "+6281234567890", 0, code_nonce=nonce, code_issued_at=1)
 
 
 def email_job(nonce: str) -> dict[str, object]:
     return {"registration_id": RID, "payload": {"template": "verify_code", "nonce": nonce}}
 
 
-def test_the_current_code_is_mailed_and_counted() -> None:
-    mailbox, counts = Mailbox(), Counts()
-    SendEmailWorker(OneRegistration(registration()), mailbox, KEYS.code, log, counts).send_email(
-        queue_message(email_job("n1"))
+def email_worker(
+    regs: OneRegistration, mailbox: Mailbox, counts: Counts, queue: RecordingQueue | None = None
+) -> SendEmailWorker:
+    return SendEmailWorker(
+        regs,
+        mailbox,
+        queue or RecordingQueue(),
+        KEYS.code,
+        FakeClock(),
+        EmailPolicy(code_ttl_s=900, backoff_base_s=1, backoff_cap_s=60),
+        log,
+        counts,
+        jitter=lambda: 1.0,
     )
+
+
+def test_the_current_code_is_mailed_counted_and_stamped_sent() -> None:
+    mailbox, counts, regs = Mailbox(), Counts(), OneRegistration(registration())
+    email_worker(regs, mailbox, counts).send_email(queue_message(email_job("n1")))
     assert [m.to for m in mailbox.sent] == ["budi@example.com"]
+    assert "15 minutes" in mailbox.sent[0].text
     assert counts.totals == {"EmailSent": 1}
+    assert regs.reg is not None and regs.reg.code_sent_at == int(FakeClock().now())
+
+
+def test_a_redelivered_code_job_is_not_mailed_twice() -> None:
+    mailbox, counts, regs = Mailbox(), Counts(), OneRegistration(registration())
+    worker = email_worker(regs, mailbox, counts)
+    worker.send_email(queue_message(email_job("n1")))
+    worker.send_email(queue_message(email_job("n1"), receive_count=2))
+    assert len(mailbox.sent) == 1 and counts.totals == {"EmailSent": 1}
+
+
+def test_concurrent_duplicates_of_one_job_send_once() -> None:
+    """The relay is at-least-once: two copies of one job may run at the same time."""
+    mailbox, counts, regs, queue = Mailbox(), Counts(), OneRegistration(registration()), RecordingQueue()
+    worker = email_worker(regs, mailbox, counts, queue)
+    first, duplicate = queue_message(email_job("n1")), queue_message(email_job("n1"))
+    assert regs.claim_code_send(RID, "n1", first.receipt_handle, int(FakeClock().now()), 60)  # first is sending
+    with pytest.raises(RetryLater):
+        worker.send_email(duplicate)  # waits for the lease instead of sending too
+    assert queue.visibility == [(duplicate.receipt_handle, 60)] and mailbox.sent == []
+    worker.send_email(first)
+    worker.send_email(duplicate)  # back later: finds the stamp
+    assert len(mailbox.sent) == 1
 
 
 def test_a_replaced_code_or_a_missing_registration_sends_nothing() -> None:
     mailbox, counts = Mailbox(), Counts()
-    SendEmailWorker(OneRegistration(registration("n2")), mailbox, KEYS.code, log, counts).send_email(
-        queue_message(email_job("n1"))
-    )
-    SendEmailWorker(OneRegistration(None), mailbox, KEYS.code, log, counts).send_email(queue_message(email_job("n1")))
+    email_worker(OneRegistration(registration("n2")), mailbox, counts).send_email(queue_message(email_job("n1")))
+    email_worker(OneRegistration(None), mailbox, counts).send_email(queue_message(email_job("n1")))
     assert mailbox.sent == [] and counts.totals == {}
 
 
 def test_a_permanent_rejection_is_counted_and_not_retried() -> None:
     counts = Counts()
-    SendEmailWorker(OneRegistration(registration()), Mailbox(reject=True), KEYS.code, log, counts).send_email(
+    email_worker(OneRegistration(registration()), Mailbox(reject=True), counts).send_email(
         queue_message(email_job("n1"))
     )
     assert counts.totals == {"EmailRejected": 1}
+
+
+def test_ses_throttling_retries_later_with_backoff_and_sends_once() -> None:
+    mailbox, counts, regs, queue = Mailbox(throttle=3), Counts(), OneRegistration(registration()), RecordingQueue()
+    worker = email_worker(regs, mailbox, counts, queue)
+    body = json.dumps(email_job("n1"))
+    for attempt in (1, 2, 3):  # the same SQS message, received again (a new receipt handle each time)
+        with pytest.raises(RetryLater):  # the message comes back later: not lost, not deleted
+            worker.send_email(QueueMessage("m-throttled", body, f"rh-{attempt}", attempt))
+        assert regs.reg is not None and regs.reg.code_sent_at == 0  # not sent: the code has not started to live
+    worker.send_email(QueueMessage("m-throttled", body, "rh-4", 4))
+    assert [delay for _, delay in queue.visibility] == [1, 2, 4]  # exponential (jitter pinned to its maximum)
+    assert len(mailbox.sent) == 1
+    assert counts.totals == {"EmailThrottled": 3, "EmailSent": 1}
+
+
+def test_the_code_email_states_the_configured_lifetime() -> None:
+    mailbox = Mailbox()
+    worker = SendEmailWorker(
+        OneRegistration(registration()),
+        mailbox,
+        RecordingQueue(),
+        KEYS.code,
+        FakeClock(),
+        EmailPolicy(code_ttl_s=30),
+        log,
+        Counts(),
+    )
+    worker.send_email(queue_message(email_job("n1")))
+    assert "30 seconds" in mailbox.sent[0].text and "30 detik" in mailbox.sent[0].text
 
 
 # -- inspect_photo --------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prakerja.domain.mail import Email, PermanentEmailFailure
+from botocore.exceptions import ClientError
+
+from prakerja.adapters.aws_errors import busy
+from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure
 
 
 class SesMailer:
@@ -13,6 +16,9 @@ class SesMailer:
         self._sender = sender
 
     def send(self, email: Email) -> str:
+        """The SES message id. PermanentEmailFailure when SES refuses the message for good;
+        EmailThrottled when it is over the account's sending rate or failing transiently
+        (after botocore's own retries): nothing was sent, the job is retried later."""
         try:
             resp = self._client.send_email(
                 Source=self._sender,
@@ -24,4 +30,9 @@ class SesMailer:
             )
         except self._client.exceptions.MessageRejected as exc:
             raise PermanentEmailFailure("rejected") from exc
+        except Exception as exc:
+            if busy(exc) is not None:
+                code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+                raise EmailThrottled(str(code or type(exc).__name__)) from exc
+            raise
         return str(resp.get("MessageId", ""))

@@ -134,7 +134,7 @@ class DynamoRegistrationStore:
         registration_id: str,
         old_nonce: str,
         new_nonce: str,
-        sent_at: int,
+        issued_at: int,
         resend_day: str,
         resend_count: int,
         job: OutboxJob,
@@ -143,13 +143,13 @@ class DynamoRegistrationStore:
             "Update": {
                 "TableName": self._table.name,
                 "Key": reg_key(registration_id),
-                "UpdateExpression": "SET code_nonce = :new, code_sent_at = :at, code_attempts = :zero, "
-                "resend_day = :day, resend_count = :count",
+                "UpdateExpression": "SET code_nonce = :new, code_issued_at = :at, code_sent_at = :zero, "
+                "code_attempts = :zero, resend_day = :day, resend_count = :count",
                 "ConditionExpression": "code_nonce = :old AND email_verified = :f",
                 "ExpressionAttributeValues": to_item(
                     {
                         ":new": new_nonce,
-                        ":at": sent_at,
+                        ":at": issued_at,
                         ":zero": 0,
                         ":day": resend_day,
                         ":count": resend_count,
@@ -160,9 +160,39 @@ class DynamoRegistrationStore:
             }
         }
         try:
-            return self._table.transact([update, self._table.outbox_put(job, sent_at)]) is None
+            return self._table.transact([update, self._table.outbox_put(job, issued_at)]) is None
         except TransientConflict:
             return False
+
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        return bool(
+            self._table.update_if(
+                reg_key(registration_id),
+                "SET code_send_lease = :until, code_send_holder = :me",
+                "code_nonce = :n AND email_verified = :f"
+                " AND (attribute_not_exists(code_sent_at) OR code_sent_at = :zero)"
+                " AND (attribute_not_exists(code_send_lease) OR code_send_lease < :now OR code_send_holder = :me)",
+                {":until": now + lease_s, ":me": holder, ":n": nonce, ":f": False, ":zero": 0, ":now": now},
+            )
+        )
+
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        self._table.update_if(
+            reg_key(registration_id),
+            "REMOVE code_send_lease, code_send_holder",
+            "code_send_holder = :me",
+            {":me": holder},
+        )
+
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        return bool(
+            self._table.update_if(
+                reg_key(registration_id),
+                "SET code_sent_at = :at",
+                "code_nonce = :n AND (attribute_not_exists(code_sent_at) OR code_sent_at = :zero)",
+                {":at": sent_at, ":n": nonce, ":zero": 0},
+            )
+        )
 
     def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:
         keys = [email_key(email), login_key(throttle_key)]

@@ -3,11 +3,20 @@ The boto3 client is injected."""
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from prakerja.adapters.aws_errors import (
+    THROTTLE_CANCELLATION_REASONS,
+    cancellation_reasons,
+    is_transient_cancellation,
+)
 from prakerja.adapters.dynamo_codec import Item, ser, to_item
 from prakerja.adapters.keys import outbox_key
+from prakerja.domain.errors import DependencyBusy
 from prakerja.domain.models import OutboxJob
 from prakerja.domain.ports import TransientConflict
 
@@ -15,17 +24,26 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 OUTBOX_TTL_S = 7 * 24 * 3600
-
-
-def cancellation_codes(exc: Exception) -> list[str]:
-    response = getattr(exc, "response", {}) or {}
-    return [r.get("Code", "None") for r in response.get("CancellationReasons", [])]
+# A transaction cancelled only by conflicts/throttles is run again (new token, re-evaluated
+# conditions) this many times in all, with a jittered pause, before the caller hears of it:
+# the loser of a race must get the contract's answer (e.g. email-taken), not a 503.
+TRANSACT_ATTEMPTS = 3
+TRANSACT_PAUSE_S = 0.05
 
 
 class Table:
-    def __init__(self, client: DynamoDBClient, name: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        name: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
         self.client = client
         self.name = name
+        self._sleep = sleep
+        self._jitter = jitter
 
     def get(self, item_key: Item, *, consistent: bool = True) -> Item | None:
         resp = self.client.get_item(TableName=self.name, Key=item_key, ConsistentRead=consistent)
@@ -66,17 +84,32 @@ class Table:
 
     def transact(self, items: list[dict[str, Any]]) -> list[str] | None:
         """Run a transaction; None on success, else the cancellation reason codes.
-        Conflicts with concurrent transactions raise TransientConflict."""
-        try:
-            self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except self.client.exceptions.TransactionCanceledException as exc:
-            codes = cancellation_codes(exc)
-            if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:
-                raise TransientConflict() from exc
-            return codes
-        except self.client.exceptions.TransactionConflictException as exc:
-            raise TransientConflict() from exc
-        return None
+
+        Each attempt carries its own ClientRequestToken, so botocore's retries of an attempt that
+        committed but whose answer was lost (a read timeout) are idempotent in DynamoDB. An
+        attempt cancelled only by conflicts or throttles is retried with jitter; when that
+        persists, TransientConflict (contention: the caller decides, a different answer or a 503)
+        or DependencyBusy (throttled: a 503)."""
+        for attempt in range(1, TRANSACT_ATTEMPTS + 1):
+            try:
+                self.client.transact_write_items(
+                    TransactItems=items,  # type: ignore[arg-type]
+                    ClientRequestToken=uuid.uuid4().hex,
+                )
+                return None
+            except self.client.exceptions.TransactionCanceledException as exc:
+                codes = cancellation_reasons(exc)
+                if not is_transient_cancellation(codes):
+                    return codes
+                if attempt == TRANSACT_ATTEMPTS:
+                    if THROTTLE_CANCELLATION_REASONS.intersection(codes):
+                        raise DependencyBusy("dynamodb") from exc  # throttled, not contended: a 503
+                    raise TransientConflict() from exc
+            except self.client.exceptions.TransactionConflictException as exc:
+                if attempt == TRANSACT_ATTEMPTS:
+                    raise TransientConflict() from exc
+            self._sleep(TRANSACT_PAUSE_S * attempt * (0.5 + self._jitter()))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def outbox_put(self, job: OutboxJob, now: int) -> dict[str, Any]:
         """The transaction item that inserts an outbox job (the relay forwards it from the stream)."""

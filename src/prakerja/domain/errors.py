@@ -5,6 +5,7 @@ status and title (application/problem+json) in exactly one place; domain code on
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -124,5 +125,29 @@ class BatchExists(DomainError):
     slug = "batch-exists"
 
 
-class ServiceUnavailable(DomainError):
-    slug = "service-unavailable"
+# --- overload -----------------------------------------------------------------
+BUSY_RETRY_AFTER_S = (1, 5)  # Retry-After of a 503 service-busy: jittered so a crowd does not return in step
+
+
+class ServiceUnavailable(TooMany):
+    """Overloaded or briefly unavailable (contention that outlasted the retries, a throttled or
+    timed-out dependency): the person retries after `retry_after_s`; nothing was half-written."""
+
+    slug = "service-busy"
+    dependency: str = "dynamodb"  # contention outlasting the retries is on the table's items
+
+    def __init__(self, detail: str = "", *, retry_after_s: int | None = None, **kw: Any) -> None:
+        if retry_after_s is None:
+            retry_after_s = random.randint(*BUSY_RETRY_AFTER_S)
+        super().__init__(
+            detail or "We are very busy right now; please retry shortly.", retry_after_s=retry_after_s, **kw
+        )
+
+
+class DependencyBusy(ServiceUnavailable):
+    """A dependency (DynamoDB, KMS, Secrets Manager, SES, SQS, S3) throttled the call, failed
+    transiently or timed out. `dependency` names it (for the metric; never shown as an AWS error)."""
+
+    def __init__(self, dependency: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.dependency = dependency

@@ -18,6 +18,10 @@ class PermanentEmailFailure(Exception):
     """The mail service refused the message for good (bad address, unverified identity): do not retry."""
 
 
+class EmailThrottled(Exception):  # noqa: N818 - a condition, not a bug
+    """The mail service is over its sending rate (or briefly failing): nothing was sent; retry later."""
+
+
 @dataclass(frozen=True)
 class Email:
     to: str
@@ -31,21 +35,32 @@ _NIK_REASONS = {
 }
 
 
-def render(reg: Registration, template: str, payload: Mapping[str, Any], code_key: bytes) -> Email | None:
+def _lifetime(seconds: int) -> tuple[str, str]:
+    """(Indonesian, English) wording of a code's lifetime."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} menit", f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds} detik", f"{seconds} seconds"
+
+
+def render(
+    reg: Registration, template: str, payload: Mapping[str, Any], code_key: bytes, *, code_ttl_s: int = 900
+) -> Email | None:
     if template == "verify_code":
         nonce = str(payload.get("nonce", ""))
         if reg.email_verified or nonce != reg.code_nonce:
             return None  # stale: a newer code was sent or the email is verified already
         code = verification_code(code_key, reg.registration_id, nonce)
+        life_id, life_en = _lifetime(code_ttl_s)
         return Email(
             to=reg.email,
             subject="Kode verifikasi Prakerja / Prakerja verification code",
             text=(
                 f"Halo {reg.full_name},\n\n"
                 f"Kode verifikasi Anda: {code}\n"
-                "Kode berlaku 15 menit. Jangan berikan kode ini kepada siapa pun.\n\n"
+                f"Kode berlaku {life_id}. Jangan berikan kode ini kepada siapa pun.\n\n"
                 f"Your verification code: {code}\n"
-                "It expires in 15 minutes. Never share it with anyone.\n"
+                f"It expires in {life_en}. Never share it with anyone.\n"
             ),
         )
     if template == "nik_result":

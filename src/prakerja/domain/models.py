@@ -9,7 +9,10 @@ from typing import Any, Literal
 NikStatus = Literal["NONE", "PENDING", "VERIFIED", "REJECTED"]
 PhotoStatus = Literal["NONE", "PENDING", "ACCEPTED", "REJECTED"]
 
-CODE_TTL_S = 15 * 60
+CODE_TTL_S = 15 * 60  # default; the function setting CODE_TTL_S; counted from when the email is sent
+# A code email still queued (not yet handed to SES) after this long is presumed lost (e.g. parked in
+# the DLQ): a resend then issues a new code instead of waiting for the queued one.
+QUEUED_CODE_GRACE_S = 6 * 3600
 CODE_MAX_ATTEMPTS = 5
 RESEND_COOLDOWN_S = 60
 RESENDS_PER_DAY = 5
@@ -26,7 +29,9 @@ class Registration:
     created_at: int
     email_verified: bool = False
     code_nonce: str = ""
+    # When the current code's email was handed to SES (its lifetime starts then); 0 while queued.
     code_sent_at: int = 0
+    code_issued_at: int = 0  # when the current code was made (registration or resend)
     code_attempts: int = 0
     resend_day: str = ""
     resend_count: int = 0
@@ -47,6 +52,11 @@ class Registration:
     photo_upload_key: str | None = None
     # Batch
     batch_id: str | None = None
+
+    @property
+    def code_queued(self) -> bool:
+        """The current code's email has not been handed to SES yet (the person cannot have it)."""
+        return not self.email_verified and self.code_sent_at == 0 and self.code_issued_at > 0
 
     @property
     def status(self) -> str:

@@ -12,6 +12,7 @@ from prakerja.domain import errors, security
 from prakerja.domain.models import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL_S,
+    QUEUED_CODE_GRACE_S,
     RESEND_COOLDOWN_S,
     RESENDS_PER_DAY,
     IdempotencyRecord,
@@ -54,8 +55,18 @@ def verify_code_email_job(registration_id: str, nonce: str) -> OutboxJob:
 
 
 class RegistrationService:
-    def __init__(self, store: RegistrationStore, keys: Keys, clock: Clock, *, scrypt_n: int, token_ttl_s: int) -> None:
+    def __init__(
+        self,
+        store: RegistrationStore,
+        keys: Keys,
+        clock: Clock,
+        *,
+        scrypt_n: int,
+        token_ttl_s: int,
+        code_ttl_s: int = CODE_TTL_S,
+    ) -> None:
         self._store = store
+        self._code_ttl_s = code_ttl_s
         self._keys = keys
         self._clock = clock
         self._scrypt_n = scrypt_n
@@ -75,7 +86,7 @@ class RegistrationService:
             phone=new.phone,
             created_at=now,
             code_nonce=nonce,
-            code_sent_at=now,
+            code_issued_at=now,  # queued: code_sent_at is stamped by the sender once SES has the email
             resend_day=utc_day(now),
         )
         outcome = Registered(registration_id, "EMAIL_PENDING")
@@ -116,7 +127,9 @@ class RegistrationService:
             raise errors.AlreadyVerified("This email address is already verified; log in instead.")
         if reg.code_attempts >= CODE_MAX_ATTEMPTS:
             raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
-        if now > reg.code_sent_at + CODE_TTL_S:
+        # A code lives code_ttl_s from when its email was handed to SES; while it is still queued
+        # nobody can have it, so it has not started to expire (a guess counts as a wrong code).
+        if reg.code_sent_at and now > reg.code_sent_at + self._code_ttl_s:
             raise errors.CodeExpired("The code has expired: request a new code.")
         if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
             if not self._store.mark_email_verified(registration_id, reg.code_nonce):
@@ -146,6 +159,8 @@ class RegistrationService:
         now = int(self._clock.now())
         if reg.email_verified:
             raise errors.AlreadyVerified("This email address is already verified.")
+        if reg.code_queued and now - reg.code_issued_at < QUEUED_CODE_GRACE_S:
+            return  # the code email is still queued and will go out: no second email, same code
         wait = reg.code_sent_at + RESEND_COOLDOWN_S - now
         if wait > 0:
             raise errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)

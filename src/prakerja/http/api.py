@@ -26,13 +26,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from prakerja.adapters.aws_errors import busy
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
 from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
 from prakerja.http import problems
-from prakerja.observability import observability
+from prakerja.observability import NAMESPACE, observability
 
 if TYPE_CHECKING:  # pydantic is imported by the request schemas of the functions that have a body
     from pydantic import BaseModel
@@ -97,6 +99,7 @@ class ApiFunction:
     """One API Lambda: its route, Powertools observability and the shared error mapping."""
 
     def __init__(self, service: str) -> None:
+        self.service = service
         self.logger, self.metrics, self.tracer = observability(service)
         self._route: Route | None = None
         self._param_names: tuple[str, ...] = ()
@@ -121,16 +124,36 @@ class ApiFunction:
                 raise errors.NotFound("No such route.")
             params = request.path_parameters
             return self._route(*(params.get(name) or "" for name in self._param_names))
+        except errors.ServiceUnavailable as exc:
+            return self._busy(exc, exc)
         except errors.DomainError as exc:
             status, body, headers = problems.from_domain(exc)
             self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
             return problem_response(status, body, headers)
         except Exception as exc:
+            overloaded = busy(exc)
+            if overloaded is not None:
+                return self._busy(overloaded, exc)
             self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
             status, body, headers = problems.internal_error()
             return problem_response(status, body, headers)
         finally:
             _current.reset(token)
+
+    def _busy(self, exc: errors.ServiceUnavailable, cause: BaseException) -> Response:
+        """A throttled, failing or timed-out dependency: 503 service-busy + Retry-After, and the
+        `ServiceBusy` metric with the dependency as its dimension (alarms and dashboards)."""
+        status, body, headers = problems.from_domain(exc)
+        self.logger.warning(
+            "dependency busy",
+            extra={"dependency": exc.dependency, "error_type": type(cause).__name__, "status": status},
+        )
+        dimensions = {"service": self.service, "dependency": exc.dependency}
+        with single_metric(
+            name="ServiceBusy", unit=MetricUnit.Count, value=1, namespace=NAMESPACE, default_dimensions=dimensions
+        ):
+            pass
+        return problem_response(status, body, headers)
 
     def _build_handler(self) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
         @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

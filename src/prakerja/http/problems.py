@@ -40,7 +40,7 @@ STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
     errors.BatchFull.slug: (409, "The batch has no seats left"),
     errors.AlreadyJoined.slug: (409, "Already joined another batch"),
     errors.BatchExists.slug: (409, "A batch with this id already exists with other values"),
-    errors.ServiceUnavailable.slug: (503, "Temporarily unavailable, please retry"),
+    errors.ServiceUnavailable.slug: (503, "Service busy, please retry shortly"),
     PayloadTooLarge.slug: (413, "The request body is too large"),
 }
 _FALLBACK = (400, "Request failed")

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # annotations only: a function imports the domain modules its
     from prakerja.domain.batch import BatchState
     from prakerja.domain.models import Registration
     from prakerja.domain.registration import Session
+    from prakerja.domain.status import SystemStatus
 
 
 def session_body(session: Session, **extra: Any) -> dict[str, Any]:
@@ -44,4 +45,12 @@ def batch_body(state: BatchState) -> dict[str, Any]:
         "name": state.batch.name,
         "seats_total": state.batch.seats_total,
         "seats_left": state.seats_left,
+    }
+
+
+def status_body(status: SystemStatus) -> dict[str, Any]:
+    return {
+        "email": {"queued": status.email.queued, "eta_s": status.email.eta_s},
+        "nik": {"pending": status.nik.queued, "eta_s": status.nik.eta_s, "registry": status.registry},
+        "updated_at": iso_utc(status.updated_at),
     }
