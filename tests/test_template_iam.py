@@ -56,6 +56,7 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     "GetRegistrationFunction": {"GetItem": {"REG#*"}},
     "HealthFunction": {},
+    "GetStatusFunction": {"GetItem": {"BREAKER#*"}},  # the breaker item only, read
     "VerifyNikFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}, "PutItem": {"NIK#*", "OUTBOX#*"}},
     "UploadPhotoFunction": {"UpdateItem": {"REG#*"}},
     "ListBatchesFunction": {"Query": {"BATCHES"}, "BatchGetItem": {"SEAT#*"}},
@@ -66,7 +67,7 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     # FUNNEL#* is ready for counter shards on distinct partition keys (issue 10, relay split)
     "OutboxRelayFunction": {"PutItem": {"SEEN#*"}, "UpdateItem": {"FUNNEL", "FUNNEL#*"}},
-    "SendEmailFunction": {"GetItem": {"REG#*"}},
+    "SendEmailFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}},  # stamps code_sent_at
     "CheckNikFunction": {
         "GetItem": {"REG#*", "BREAKER#*", "RATE#*"},
         "UpdateItem": {"REG#*", "RATE#*"},

@@ -39,7 +39,7 @@ def test_every_client_comes_from_one_session_and_is_cached(monkeypatch: pytest.M
     assert runtime.aws_client("dynamodb") is ddb and runtime.aws_client("secretsmanager") is sm
     assert ddb.meta.service_model.service_name == "dynamodb"
     assert sm.meta.service_model.service_name == "secretsmanager"
-    assert ddb.meta.config.retries["mode"] == "standard" and ddb.meta.config.connect_timeout == 2
+    assert ddb.meta.config.retries["mode"] == "standard" and ddb.meta.config.connect_timeout == 1
 
 
 def test_in_lambda_settle_freezes_what_init_built_and_collects_again(monkeypatch: pytest.MonkeyPatch) -> None:

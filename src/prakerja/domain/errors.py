@@ -138,7 +138,7 @@ class ServiceUnavailable(TooMany):
 
     def __init__(self, detail: str = "", *, retry_after_s: int | None = None, **kw: Any) -> None:
         if retry_after_s is None:
-            retry_after_s = random.randint(*BUSY_RETRY_AFTER_S)
+            retry_after_s = random.randint(*BUSY_RETRY_AFTER_S)  # nosec B311 # jitter, not a secret
         super().__init__(
             detail or "We are very busy right now; please retry shortly.", retry_after_s=retry_after_s, **kw
         )
