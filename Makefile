@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint unit e2e browser browser-test web-regions bench clean
+.PHONY: install dev test lint typecheck cfn-lint unit e2e openapi browser browser-test web-regions bench clean
 
 $(STAMP): requirements/dev.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ typecheck: install
 
 cfn-lint: install
 	$(VENV)/bin/cfn-lint template.yaml
+
+## docs/openapi.json from the handlers' routes and the pydantic models (a test fails when it is stale).
+openapi: install
+	$(PY) -m infra.openapi
 
 unit: install
 	$(PY) -m pytest -q tests/unit
