@@ -112,8 +112,10 @@ def read_handler(app: Path) -> HandlerRoute | None:
             checks_id = True
         elif name == "header" and call.args and _literal(call.args[0], app).lower() == "idempotency-key":
             idempotency = True
-        elif name in ("json_response", "Response") and call.args and isinstance(call.args[0], ast.Constant):
-            statuses.add(int(call.args[0].value))
+        elif name in ("json_response", "Response") and call.args:
+            status = call.args[0]
+            if isinstance(status, ast.Constant) and isinstance(status.value, int):
+                statuses.add(status.value)
     success = sorted(s for s in statuses if 200 <= s < 300)
     if len(success) != 1:
         raise RouteError(f"{app}: expected one literal success status, found {success}")
@@ -170,8 +172,8 @@ def _error_responses(classes: Iterable[type[DomainError]]) -> dict[str, Any]:
         status, _ = problems.STATUS_AND_TITLE[cls.slug]
         by_status.setdefault(status, []).append(cls.slug)
     responses: dict[str, Any] = {}
-    for status, slugs in sorted(by_status.items()):
-        slugs = sorted(slugs)
+    for status, found in sorted(by_status.items()):
+        slugs = sorted(found)
         description = "; ".join(f"`{s}`: {problems.STATUS_AND_TITLE[s][1]}" for s in slugs)
         schema = {
             "allOf": [{"$ref": SCHEMA_REF.format(model="Problem")}],

@@ -22,16 +22,16 @@ ASSETS = {  # file in swagger_ui/static -> content type
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "favicon-32x32.png": "image/png",
 }
-INIT_JS = """window.addEventListener("load", function () {
-  window.ui = SwaggerUIBundle({
-    url: "%s",
+INIT_JS = f"""window.addEventListener("load", function () {{
+  window.ui = SwaggerUIBundle({{
+    url: "{OPENAPI_PATH}",
     dom_id: "#swagger-ui",
     deepLinking: true,
     defaultModelsExpandDepth: 0,
     tryItOutEnabled: false,
-  });
-});
-""" % OPENAPI_PATH
+  }});
+}});
+"""
 PAGE = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -70,7 +70,7 @@ class ApiDocs:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path == OPENAPI_PATH or path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
+        return path in (OPENAPI_PATH, DOCS_PATH) or path.startswith(DOCS_PATH + "/")
 
     def serve(self, request: HttpRequest) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import overrides
-from infra.local.apigw import RouteTable, cors_config
 from infra.local.api_docs import DOCS_PATH, OPENAPI_PATH, ApiDocs
+from infra.local.apigw import RouteTable, cors_config
 from infra.local.events import EventSources, event_sources
 from infra.local.functions import (
     FunctionSpec,

@@ -84,7 +84,8 @@ def test_every_problem_slug_is_documented_on_some_route():
         for op in ops.values():
             for status, response in op["responses"].items():
                 if int(status) >= 400:
-                    documented |= set(response["content"]["application/problem+json"]["schema"]["properties"]["type"]["enum"])
+                    schema = response["content"]["application/problem+json"]["schema"]
+                    documented |= set(schema["properties"]["type"]["enum"])
     cli_only = {errors.BatchExists.slug}  # `prakerja batch create`, no HTTP route
     assert set(problems.STATUS_AND_TITLE) - cli_only <= documented
 
