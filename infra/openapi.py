@@ -191,7 +191,7 @@ def _error_responses(classes: Iterable[type[DomainError]]) -> dict[str, Any]:
     return responses
 
 
-def _operation(route: HandlerRoute, doc: RouteDoc | None) -> dict[str, Any]:
+def _operation(route: HandlerRoute, doc: RouteDoc | None, with_id: list[HandlerRoute]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.operation,
         "summary": doc.summary if doc else route.operation.replace("_", " "),
@@ -225,6 +225,13 @@ def _operation(route: HandlerRoute, doc: RouteDoc | None) -> dict[str, Any]:
         success["content"] = {"application/json": {"schema": {"$ref": SCHEMA_REF.format(model=doc.response.__name__)}}}
     elif doc is None and route.success != 204:
         success["content"] = {"application/json": {"schema": {}}}  # not documented yet (see the tests)
+    if doc is not None and doc.response is not None and "registration_id" in doc.response.model_fields:
+        # the id in this answer is the {id} of the registration's other operations (links: clients, stateful tests)
+        success["links"] = {
+            other.operation: {"operationId": other.operation, "parameters": {"id": "$response.body#/registration_id"}}
+            for other in with_id
+            if other.key != route.key
+        }
     if doc is not None and doc.cache_control:
         success["headers"] = {
             "Cache-Control": {"schema": {"type": "string", "const": doc.cache_control}, "description": "Caching."}
@@ -257,8 +264,9 @@ def _schemas(routes: list[HandlerRoute]) -> dict[str, Any]:
 def build(routes: list[HandlerRoute] | None = None) -> dict[str, Any]:
     routes = handler_routes() if routes is None else routes
     paths: dict[str, dict[str, Any]] = {}
+    with_id = [r for r in routes if "id" in _path_params(r.path)]
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, ROUTES.get(route.key))
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, ROUTES.get(route.key), with_id)
     tags = sorted({op["tags"][0] for ops in paths.values() for op in ops.values()})
     return {
         "openapi": "3.1.0",

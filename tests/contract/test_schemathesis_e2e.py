@@ -77,6 +77,32 @@ def test_every_response_is_documented_and_none_is_a_server_error(
     run()
 
 
+def test_stateful_sequences_follow_the_links(contract_api: Api, person: tuple[str, str]):
+    """Stateful: register (or sign in) and then use the returned id on the registration's other
+    operations (the document's links), with the same checks; bounded number of short sequences."""
+    _, token = person
+    base = SCHEMA.as_state_machine()
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": contract_api.base, "headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            STATUSES[response.status_code] += 1
+            case.validate_response(response, checks=CHECKS)
+
+    Machine.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )
+
+
 def test_report_statuses():
     """Prints what the run answered (figures, no assertion beyond having run)."""
     print("schemathesis responses by status:", dict(sorted(STATUSES.items())), "total", sum(STATUSES.values()))
