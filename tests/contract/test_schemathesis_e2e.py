@@ -49,13 +49,16 @@ def person(contract_api: Api) -> tuple[str, str]:
     return rid, token
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda m: m.value)
-@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.label)
+# Invalid data only where there is a body to make invalid (a path id or a header can be any string).
+RUNS = [(op, GenerationMode.POSITIVE) for op in OPERATIONS] + [
+    (op, GenerationMode.NEGATIVE) for op in OPERATIONS if op.body
+]
+
+
+@pytest.mark.parametrize(("operation", "mode"), RUNS, ids=lambda v: getattr(v, "label", None) or v.value)
 def test_every_response_is_documented_and_none_is_a_server_error(
     contract_api: Api, person: tuple[str, str], operation: Any, mode: GenerationMode
 ):
-    if mode == GenerationMode.NEGATIVE and not operation.body:
-        pytest.skip("nothing to make invalid: no request body (a path id or header can be any string)")
     rid, token = person
     has_id = "{id}" in operation.path
 
