@@ -30,7 +30,7 @@ from pydantic.json_schema import models_json_schema
 from prakerja.domain import errors
 from prakerja.domain.errors import DomainError
 from prakerja.http import problems
-from prakerja.http.contract import BUSY, ROUTES, RouteDoc
+from prakerja.http.contract import BUSY, REQUEST_RULES, ROUTES, RouteDoc
 from prakerja.http.models import Problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,7 +258,12 @@ def _schemas(routes: list[HandlerRoute]) -> dict[str, Any]:
             models.append((doc.response, "serialization"))
     unique = list({m.__name__: (m, mode) for m, mode in models}.values())
     _, top = models_json_schema(unique, ref_template=SCHEMA_REF)
-    return dict(top.get("$defs", {}))
+    schemas: dict[str, Any] = top.get("$defs", {})
+    for model, fields in REQUEST_RULES.items():
+        for name, rules in fields.items():
+            if model in schemas:
+                schemas[model]["properties"][name].update(rules)
+    return schemas
 
 
 def build(routes: list[HandlerRoute] | None = None) -> dict[str, Any]:

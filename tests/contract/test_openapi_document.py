@@ -112,3 +112,19 @@ def test_response_models_are_not_on_the_request_path():
         text = (openapi.ROOT / "src" / "prakerja" / "http" / f"{module}.py").read_text(encoding="utf-8")
         assert "http.models" not in text and "http.contract" not in text, module
     assert contract.ROUTES  # imported here, by a test
+
+
+def test_request_rules_name_fields_of_the_request_models():
+    """A renamed field would leave its documented rule behind: caught here."""
+    from prakerja.http import schemas
+
+    for model_name, fields in contract.REQUEST_RULES.items():
+        model = getattr(schemas, model_name, None)
+        if model is None:
+            continue  # a model of a route not merged yet
+        assert set(fields) <= set(model.model_fields), model_name
+        assert all(
+            set(DOCUMENT["components"]["schemas"].get(model_name, {}).get("properties", {}).get(f, {})) >= set(r)
+            for f, r in fields.items()
+            if model_name in DOCUMENT["components"]["schemas"]
+        )

@@ -7,6 +7,10 @@ and the success status. This module adds, per route: a summary, the success body
 (prakerja.http.models) and the domain errors the operation can answer with; their status and
 title come from prakerja.http.problems. Entries for routes that no handler serves are ignored.
 
+REQUEST_RULES documents, in the request schemas, rules that the request models enforce in
+validators (pydantic cannot express them as JSON Schema): clients and the fuzzer see the shape a
+valid value has. A rule may be stricter than the server (e.g. the canonical phone form), never looser.
+
 Only the generator and the tests import this module (never a request path).
 """
 
@@ -127,4 +131,32 @@ ROUTES: dict[str, RouteDoc] = {
         cache_control="public, max-age=15",
     ),
     "GET /health": RouteDoc("Liveness of the API (no dependency called)", models.Health, (), tag="service", busy=False),
+}
+
+
+_EMAIL = {"format": "email", "maxLength": 254, "description": "Trimmed and lower-cased by the server."}
+_PASSWORD = {"minLength": 8, "maxLength": 128}
+_CODE = {"pattern": "^[0-9]{6}$", "description": "The 6-digit code from the email."}
+_NAME = {"description": "1 to 100 characters after collapsing spaces: letters, spaces and . ' - only."}
+
+# request model name -> field -> JSON Schema keywords added to the generated schema
+REQUEST_RULES: dict[str, dict[str, dict[str, object]]] = {
+    "RegisterBody": {
+        "email": _EMAIL,
+        "password": {**_PASSWORD, "description": "Not a common password, not containing the email's local part."},
+        "full_name": _NAME,
+        "phone": {
+            "pattern": "^(\\+62|62|0)8[0-9]{8,11}$",
+            "description": "Indonesian mobile: 08..., 628... or +628... (spaces, dashes, brackets also accepted).",
+        },
+    },
+    "SessionBody": {"email": _EMAIL},
+    "CodeBody": {"code": _CODE},
+    "NikBody": {
+        "nik": {"pattern": "^[0-9]{16}$", "description": "Province code, DDMMYY birth date (+40 on DD for women)."},
+        "full_name": _NAME,
+        "birth_date": {"format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+    },
+    "PasswordResetBody": {"email": _EMAIL},
+    "PasswordResetConfirmBody": {"email": _EMAIL, "code": _CODE, "new_password": _PASSWORD},
 }
