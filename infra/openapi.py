@@ -281,7 +281,7 @@ def build(routes: list[HandlerRoute] | None = None) -> dict[str, Any]:
             "summary": "Citizen registration: email, NIK check, photo, training batch.",
             "description": (
                 "Generated from the code by `make openapi` (infra/openapi.py): routes from the handlers "
-                "(functions/<operation>/app.py), bodies from the pydantic models (prakerja.http.schemas, "
+                "(`functions/<operation>/app.py`), bodies from the pydantic models (prakerja.http.schemas, "
                 "prakerja.http.models), problem slugs from prakerja.http.problems. The prose contract is "
                 "docs/API.md. Every 4xx/5xx body is application/problem+json (RFC 9457) with a stable `type` "
                 "slug; (auth) operations take `Authorization: Bearer <token>` from the email verification or "
