@@ -134,13 +134,14 @@ ROUTES: dict[str, RouteDoc] = {
 }
 
 
-_EMAIL = {"format": "email", "maxLength": 254, "description": "Trimmed and lower-cased by the server."}
-_PASSWORD = {"minLength": 8, "maxLength": 128}
-_CODE = {"pattern": "^[0-9]{6}$", "description": "The 6-digit code from the email."}
-_NAME = {"description": "1 to 100 characters after collapsing spaces: letters, spaces and . ' - only."}
+Rules = dict[str, object]
+_EMAIL: Rules = {"format": "email", "maxLength": 254, "description": "Trimmed and lower-cased by the server."}
+_PASSWORD: Rules = {"minLength": 8, "maxLength": 128}
+_CODE: Rules = {"pattern": "^[0-9]{6}$", "description": "The 6-digit code from the email."}
+_NAME: Rules = {"description": "1 to 100 characters after collapsing spaces: letters, spaces and . ' - only."}
 
 # request model name -> field -> JSON Schema keywords added to the generated schema
-REQUEST_RULES: dict[str, dict[str, dict[str, object]]] = {
+REQUEST_RULES: dict[str, dict[str, Rules]] = {
     "RegisterBody": {
         "email": _EMAIL,
         "password": {**_PASSWORD, "description": "Not a common password, not containing the email's local part."},
