@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/sam-po
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements/checkov.txt | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e browser browser-test web-regions bench load clean
+.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e openapi browser browser-test web-regions bench load clean
 
 $(STAMP): requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ checkov: $(CHECKOV_STAMP)
 bandit: install
 	@# bandit warns about each line a multi-line nosec'd expression spans; only its findings matter
 	$(VENV)/bin/bandit -q -r src functions infra 2> >(grep -v 'nosec encountered' >&2)
+
+## docs/openapi.json from the handlers' routes and the pydantic models (a test fails when it is stale).
+openapi: install
+	$(PY) -m infra.openapi
 
 unit: install
 	$(PY) -m pytest -q tests/unit

@@ -17,6 +17,8 @@ import pytest
 from cfnlint.api import lint_file
 from cfnlint.decode import cfn_yaml
 
+from tests.contract.routes import routes
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_PATH = ROOT / "template.yaml"
 
@@ -39,19 +41,9 @@ FUNCTIONS = {
     "GetStatusFunction": "get_status",
 }
 
-# the contract's routes (docs/API.md) -> the function serving each
+# the routes (declared once, by the handlers: tests/contract/routes.py) -> the function serving each
 API_ROUTES = {
-    ("/registrations", "post"): "RegisterFunction",
-    ("/registrations/{id}/email-verification", "post"): "VerifyEmailFunction",
-    ("/registrations/{id}/email-verification/resend", "post"): "ResendCodeFunction",
-    ("/sessions", "post"): "CreateSessionFunction",
-    ("/registrations/{id}", "get"): "GetRegistrationFunction",
-    ("/health", "get"): "HealthFunction",
-    ("/registrations/{id}/nik", "post"): "VerifyNikFunction",
-    ("/registrations/{id}/photo", "post"): "UploadPhotoFunction",
-    ("/batches", "get"): "ListBatchesFunction",
-    ("/registrations/{id}/batch", "post"): "JoinBatchFunction",
-    ("/status", "get"): "GetStatusFunction",
+    (r.path, r.method.lower()): next(lid for lid, op in FUNCTIONS.items() if op == r.operation) for r in routes()
 }
 
 # worker -> (event type, source, expected batch size)

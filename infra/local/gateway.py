@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local import apigw
+from infra.local.api_docs import ApiDocs
 from infra.local.apigw import CorsConfig, HttpRequest, HttpResponse, MalformedResponse, Resource, RouteTable
 from infra.local.names import HOST
 from infra.local.web_client import WEB_PREFIX, WebClient
@@ -59,9 +60,11 @@ class Gateway:
         apis: Mapping[str | None, ApiSettings],
         mailbox: Callable[[str], list[dict[str, str]]],  # address -> its messages, oldest first
         web: WebClient | None = None,
+        docs: ApiDocs | None = None,
     ) -> None:
         self.routes = routes
         self._web = web
+        self._docs = docs
         self._invoke = invoke
         self._apis = dict(apis)
         self._mailbox_for = mailbox
@@ -75,6 +78,8 @@ class Gateway:
             return self._mailbox(request), MAILBOX_PATH
         if self._web is not None and self._web.handles(request.path):
             return self._web.serve(request), WEB_PREFIX
+        if self._docs is not None and self._docs.handles(request.path):
+            return self._docs.serve(request), request.path if request.path.endswith(".json") else "/docs"
         matched = self.routes.match(request.path)
         if matched is None:
             return apigw.problem(404, "not-found", "Not found", "No such resource or method."), "-"

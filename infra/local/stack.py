@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local import overrides, principal
+from infra.local.api_docs import DOCS_PATH, OPENAPI_PATH, ApiDocs
 from infra.local.apigw import RouteTable, cors_config
 from infra.local.events import EventSources, event_sources
 from infra.local.functions import (
@@ -135,7 +136,8 @@ class LocalStack:
         web_root = template.root / "web"
         web = WebClient(web_root, connect_src=[self.moto.url]) if web_root.is_dir() else None  # photo POST to S3
         mailbox = Mailbox(self.moto.sent_emails_since)
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, mailbox.messages_for, web)
+        docs = ApiDocs(template.root / "docs" / "openapi.json")
+        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, mailbox.messages_for, web, docs)
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
@@ -198,6 +200,7 @@ class LocalStack:
             f"  API gateway       {gateway}   (REST proxy events, stage {self.stage})",
             f"  mailbox           {gateway}{MAILBOX_PATH}?to=<email>",
             f"  web client        {gateway}{WEB_PREFIX}   (web/, open it in a browser)",
+            f"  API reference     {gateway}{DOCS_PATH}   (Swagger UI; the document: {gateway}{OPENAPI_PATH})",
             f"  AWS (moto)        {self.moto.url}   region {self.settings.region}, account {ACCOUNT_ID}"
             f"   (export AWS_ENDPOINT_URL={self.moto.url})",
             f"  registry          {self.registry.url if self.registry.running else 'not running'}",
