@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -32,7 +32,7 @@ from pydantic import BaseModel, ValidationError
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
 from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
-from prakerja.http import problems
+from prakerja.http import i18n, problems
 from prakerja.observability import observability
 
 MAX_BODY_BYTES = 16 * 1024
@@ -40,9 +40,10 @@ _REGISTRATION_ID = re.compile(r"^[0-9a-f]{32}$")
 M = TypeVar("M", bound=BaseModel)
 
 # The web client's origin when deployed (template Globals: CORS_ALLOW_ORIGIN); any origin when unset.
+# (Content-Language is CORS-safelisted; it is listed so a reader need not know that.)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN") or "*",
-    "Access-Control-Expose-Headers": "Retry-After",
+    "Access-Control-Expose-Headers": "Retry-After, Content-Language",
 }
 
 
@@ -73,6 +74,15 @@ class Request:
         self.event = event
         self.headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         self.path_parameters: dict[str, str] = dict(event.get("pathParameters") or {})
+        self.language = i18n.negotiate(self._accept_language())
+
+    def _accept_language(self) -> str | None:
+        """Every Accept-Language line the client sent (API Gateway keeps only the last one in
+        `headers`; `multiValueHeaders` has them all), as one list."""
+        for name, values in (self.event.get("multiValueHeaders") or {}).items():
+            if str(name).lower() == "accept-language" and isinstance(values, list) and values:
+                return ", ".join(str(v) for v in values)
+        return self.headers.get("accept-language")
 
     def body_text(self) -> str:
         body = self.event.get("body") or ""
@@ -118,17 +128,18 @@ class ApiFunction:
             if self._route is None:
                 raise errors.NotFound("No such route.")
             params = request.path_parameters
-            return self._route(*(params.get(name) or "" for name in self._param_names))
+            response = self._route(*(params.get(name) or "" for name in self._param_names))
         except errors.DomainError as exc:
-            status, body, headers = problems.from_domain(exc)
+            status, body, headers = problems.from_domain(exc, request.language)
             self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
-            return problem_response(status, body, headers)
+            response = problem_response(status, body, headers)
         except Exception as exc:
             self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
-            status, body, headers = problems.internal_error()
-            return problem_response(status, body, headers)
+            status, body, headers = problems.internal_error(request.language)
+            response = problem_response(status, body, headers)
         finally:
             _current.reset(token)
+        return with_language(response, request.language)
 
     def _build_handler(self) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
         @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
@@ -184,6 +195,13 @@ class ApiFunction:
         if claims.registration_id != registration_id:
             raise errors.NotFound("No registration with this id.")
         return claims
+
+
+def with_language(response: Response, language: str) -> Response:
+    """Every answer says which language was negotiated, success bodies too (their values are
+    codes, not prose, but a client can rely on the header), and that it depends on Accept-Language."""
+    vary = ", ".join(v for v in (response.headers.get("Vary"), "Accept-Language") if v)
+    return replace(response, headers={**response.headers, "Content-Language": language, "Vary": vary})
 
 
 def require_registration_id(value: str) -> str:

@@ -4,13 +4,16 @@ domain error's slug gets its HTTP status and title here."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from prakerja.domain import errors
 from prakerja.domain.errors import DomainError, FieldProblem, ValidationFailed
+from prakerja.http import i18n
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_log = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(DomainError):
@@ -19,7 +22,8 @@ class PayloadTooLarge(DomainError):
     slug = "payload-too-large"
 
 
-# slug -> (status, title)
+# slug -> (status, English title). A new slug also needs its Indonesian title in http/i18n.py
+# TITLES_ID, and a new English detail its translation there (tests/unit/test_i18n_catalogue.py).
 STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
     errors.ValidationFailed.slug: (422, "The request is not valid"),
     errors.NotFound.slug: (404, "Not found"),
@@ -54,23 +58,29 @@ def problem_body(
     return body
 
 
-def from_domain(err: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, body, headers) for a domain error."""
+def from_domain(err: DomainError, language: str = i18n.DEFAULT_LANGUAGE) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, headers) for a domain error; title, detail and field messages in `language`."""
     status, title = STATUS_AND_TITLE.get(err.slug, _FALLBACK)
     headers: dict[str, str] = {}
     if isinstance(err, errors.Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="prakerja"'
     if isinstance(err, errors.TooMany) and err.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, int(err.retry_after_s)))
-    return status, problem_body(err.slug, status, title, err.detail or title, err.extra), headers
+    body = problem_body(err.slug, status, title, err.detail or title, err.extra)
+    return status, localise(body, language), headers
 
 
-def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
-    return (
-        500,
-        problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry."),
-        {},
-    )
+def internal_error(language: str = i18n.DEFAULT_LANGUAGE) -> tuple[int, dict[str, Any], dict[str, str]]:
+    body = problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry.")
+    return 500, localise(body, language), {}
+
+
+def localise(body: dict[str, Any], language: str) -> dict[str, Any]:
+    """The English problem body with its title, detail and field messages in `language`."""
+    localised = i18n.localise_problem(body, language)
+    if localised.untranslated:  # slugs and field names only, never the text (it may hold input)
+        _log.warning("untranslated problem text", extra={"language": language, "parts": list(localised.untranslated)})
+    return localised.body
 
 
 def from_pydantic(exc: Any) -> ValidationFailed:
