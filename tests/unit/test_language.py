@@ -218,3 +218,18 @@ def test_every_email_is_indonesian_first_with_an_english_part(
     _parts(email.text, indonesian, english)
     assert email.text.startswith("Halo Siti Nurhaliza,")
     assert ". ." not in email.text and " / " not in email.text  # no half-translated lines
+
+
+# -- the deployed API: CORS and API Gateway's own answers -------------------------------------------
+def test_the_template_lets_the_web_client_negotiate_and_labels_gateway_answers_english() -> None:
+    from pathlib import Path
+
+    from cfnlint.decode import cfn_yaml
+
+    template = cfn_yaml.load(str(Path(__file__).resolve().parents[2] / "template.yaml"))
+    api = template["Resources"]["Api"]["Properties"]
+    allowed = {h.strip().lower() for h in api["Cors"]["AllowHeaders"].strip("'").split(",")}
+    assert "accept-language" in allowed  # the web client sends it on every call
+    for name, response in api["GatewayResponses"].items():
+        # a gateway response template cannot choose a language: English, and it says so
+        assert response["ResponseParameters"]["Headers"]["Content-Language"] == "'en'", name
