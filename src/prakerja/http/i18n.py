@@ -12,7 +12,8 @@ HOW TO ADD A TRANSLATION (tests/unit/test_i18n_catalogue.py fails until you do):
   to MESSAGES_ID, exactly as the code writes it, with each run-time part (an f-string
   expression, a concatenated value) written as a `{name}` placeholder; the Indonesian text uses
   the same names (a value is matched shortest-first, so a value that itself contains the text
-  following its placeholder is cut there: prefer messages whose values end them). Example: f"Wait {wait} s before asking for a new code." ->
+  following its placeholder is cut there: prefer messages whose values end them). Example:
+  f"Wait {wait} s before asking for a new code." gets the entry
   "Wait {wait} s before asking for a new code.": "Silakan tunggu {wait} detik sebelum meminta kode baru."
 - an English phrase that arrives as a parameter (e.g. the steps listed by `missing_steps`):
   add it to FRAGMENTS_ID; lists joined with " and " / " or " are translated item by item.
