@@ -291,7 +291,8 @@ def test_a_registration_with_no_steps_done_is_told_the_steps_in_indonesian() -> 
 
 
 def test_not_eligible_is_raised_with_its_indonesian_steps() -> None:
-    _, body, _ = problems.from_domain(errors.NotEligible("Missing: photo not accepted."), "id")
+    _, english, _ = problems.from_domain(errors.NotEligible("Missing: photo not accepted."))
+    body = problems.localise(english, "id")
     assert body["detail"] == "Langkah yang belum selesai: foto belum diterima."
 
 

@@ -3,6 +3,8 @@ bilingual emails."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,26 +88,32 @@ def test_the_language_with_the_highest_q_wins(ranges: list[tuple[str, int]]) -> 
 
 
 # -- problem bodies ----------------------------------------------------------------------------------
+def in_language(err: errors.DomainError, language: str = "id") -> tuple[int, dict[str, Any], dict[str, str]]:
+    """What the API answers for `err` when `language` was negotiated (http/api.py does the same)."""
+    status, body, headers = problems.from_domain(err)
+    return status, problems.localise(body, language), headers
+
+
 def test_an_indonesian_problem_keeps_its_type_status_headers_and_extra_members() -> None:
     err = errors.CodeMismatch("The code is not correct.", extra={"attempts_left": 3})
-    status, body, headers = problems.from_domain(err, "id")
+    status, body, headers = in_language(err)
     assert (status, body["type"], body["status"], body["attempts_left"]) == (400, "code-mismatch", 400, 3)
     assert (body["title"], body["detail"]) == ("Kode verifikasi salah", "Kode verifikasi salah.")
-    assert problems.from_domain(err, "en")[1] == problems.from_domain(err)[1]
+    assert in_language(err, "en")[1] == problems.from_domain(err)[1]
     assert problems.from_domain(err)[1]["detail"] == "The code is not correct."
 
-    status, body, headers = problems.from_domain(
-        errors.ResendTooSoon("Wait 42 s before asking for a new code.", retry_after_s=42), "id"
+    status, body, headers = in_language(
+        errors.ResendTooSoon("Wait 42 s before asking for a new code.", retry_after_s=42)
     )
     assert (status, headers) == (429, {"Retry-After": "42"})
     assert body["detail"] == "Silakan tunggu 42 detik sebelum meminta kode baru."
-    _, body, headers = problems.from_domain(errors.Unauthorized(), "id")
+    _, body, headers = in_language(errors.Unauthorized())
     assert headers == {"WWW-Authenticate": 'Bearer realm="prakerja"'}
     assert body["detail"] == "Diperlukan token akses yang valid. Silakan masuk terlebih dahulu."
 
 
 def test_a_problem_without_a_detail_gets_the_indonesian_title_as_detail() -> None:
-    _, body, _ = problems.from_domain(errors.EmailTaken(), "id")
+    _, body, _ = in_language(errors.EmailTaken())
     assert body["title"] == body["detail"] == "Email ini sudah terdaftar"
 
 
@@ -120,7 +128,7 @@ def test_validation_errors_translate_each_field_message_and_the_detail_built_fro
             FieldProblem("email", "is not a valid email address"),
         ]
     )
-    _, body, _ = problems.from_domain(err, "id")
+    _, body, _ = in_language(err)
     assert body["type"] == "validation-error" and body["title"] == "Permintaan tidak valid"
     assert body["errors"] == [
         {"field": "full_name", "message": "wajib diisi"},
@@ -159,7 +167,8 @@ def test_a_text_without_translation_falls_back_to_generic_indonesian_and_is_repo
 
 
 def test_the_internal_error_is_indonesian_too() -> None:
-    status, body, _ = problems.internal_error("id")
+    status, english, _ = problems.internal_error()
+    body = problems.localise(english, "id")
     assert (status, body["type"]) == (500, "internal-error")
     assert body["detail"] == "Terjadi kesalahan pada sistem kami. Silakan coba lagi."
 

@@ -130,13 +130,13 @@ class ApiFunction:
             params = request.path_parameters
             response = self._route(*(params.get(name) or "" for name in self._param_names))
         except errors.DomainError as exc:
-            status, body, headers = problems.from_domain(exc, request.language)
+            status, body, headers = problems.from_domain(exc)
             self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
-            response = problem_response(status, body, headers)
+            response = problem_response(status, problems.localise(body, request.language), headers)
         except Exception as exc:
             self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
-            status, body, headers = problems.internal_error(request.language)
-            response = problem_response(status, body, headers)
+            status, body, headers = problems.internal_error()
+            response = problem_response(status, problems.localise(body, request.language), headers)
         finally:
             _current.reset(token)
         return with_language(response, request.language)

@@ -58,25 +58,28 @@ def problem_body(
     return body
 
 
-def from_domain(err: DomainError, language: str = i18n.DEFAULT_LANGUAGE) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, body, headers) for a domain error; title, detail and field messages in `language`."""
+def from_domain(err: DomainError) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, headers) for a domain error."""
     status, title = STATUS_AND_TITLE.get(err.slug, _FALLBACK)
     headers: dict[str, str] = {}
     if isinstance(err, errors.Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="prakerja"'
     if isinstance(err, errors.TooMany) and err.retry_after_s is not None:
         headers["Retry-After"] = str(max(1, int(err.retry_after_s)))
-    body = problem_body(err.slug, status, title, err.detail or title, err.extra)
-    return status, localise(body, language), headers
+    return status, problem_body(err.slug, status, title, err.detail or title, err.extra), headers
 
 
-def internal_error(language: str = i18n.DEFAULT_LANGUAGE) -> tuple[int, dict[str, Any], dict[str, str]]:
-    body = problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry.")
-    return 500, localise(body, language), {}
+def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
+    return (
+        500,
+        problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry."),
+        {},
+    )
 
 
 def localise(body: dict[str, Any], language: str) -> dict[str, Any]:
-    """The English problem body with its title, detail and field messages in `language`."""
+    """A problem body from this module with its title, detail and field messages in `language`
+    (the negotiated one, http/i18n.py); `type`, `status` and other members unchanged."""
     localised = i18n.localise_problem(body, language)
     if localised.untranslated:  # slugs and field names only, never the text (it may hold input)
         _log.warning("untranslated problem text", extra={"language": language, "parts": list(localised.untranslated)})
