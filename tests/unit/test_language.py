@@ -242,3 +242,12 @@ def test_the_template_lets_the_web_client_negotiate_and_labels_gateway_answers_e
     for name, response in api["GatewayResponses"].items():
         # a gateway response template cannot choose a language: English, and it says so
         assert response["ResponseParameters"]["Headers"]["Content-Language"] == "'en'", name
+
+
+def test_a_fault_in_translation_answers_in_english_instead_of_failing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(body: Any, language: str) -> Any:
+        raise RuntimeError("catalogue bug")
+
+    monkeypatch.setattr(i18n, "localise_problem", broken)
+    _, body, _ = problems.from_domain(errors.CodeExpired("The code has expired: request a new code."))
+    assert problems.localise(body, "id") == body

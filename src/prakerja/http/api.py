@@ -64,7 +64,30 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def problem_response(status: int, body: dict[str, Any], headers: Mapping[str, str]) -> Response:
-    return Response(status, problems.render(body), problems.PROBLEM_CONTENT_TYPE, headers)
+    """A problem (built in English by http/problems.py) in the language negotiated for the
+    request being handled."""
+    request = _current.get(None)
+    language = request.language if request is not None else i18n.DEFAULT_LANGUAGE
+    return Response(status, problems.render(problems.localise(body, language)), problems.PROBLEM_CONTENT_TYPE, headers)
+
+
+def language_of(event: Mapping[str, Any]) -> str:
+    """The answer's language for this event's Accept-Language (every line the client sent: API
+    Gateway keeps only the last one in `headers`, `multiValueHeaders` has them all)."""
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if str(name).lower() == "accept-language" and isinstance(values, list) and values:
+            return i18n.negotiate(", ".join(str(v) for v in values))
+    for name, value in (event.get("headers") or {}).items():
+        if str(name).lower() == "accept-language":
+            return i18n.negotiate(str(value))
+    return i18n.DEFAULT_LANGUAGE
+
+
+def with_language(response: Response, language: str) -> Response:
+    """Every answer says which language was negotiated, success bodies too (their values are
+    codes, not prose, but a client can rely on the header), and that it depends on Accept-Language."""
+    vary = ", ".join(v for v in (response.headers.get("Vary"), "Accept-Language") if v)
+    return replace(response, headers={**response.headers, "Content-Language": language, "Vary": vary})
 
 
 class Request:
@@ -74,15 +97,7 @@ class Request:
         self.event = event
         self.headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         self.path_parameters: dict[str, str] = dict(event.get("pathParameters") or {})
-        self.language = i18n.negotiate(self._accept_language())
-
-    def _accept_language(self) -> str | None:
-        """Every Accept-Language line the client sent (API Gateway keeps only the last one in
-        `headers`; `multiValueHeaders` has them all), as one list."""
-        for name, values in (self.event.get("multiValueHeaders") or {}).items():
-            if str(name).lower() == "accept-language" and isinstance(values, list) and values:
-                return ", ".join(str(v) for v in values)
-        return self.headers.get("accept-language")
+        self.language = language_of(event)
 
     def body_text(self) -> str:
         body = self.event.get("body") or ""
@@ -128,25 +143,24 @@ class ApiFunction:
             if self._route is None:
                 raise errors.NotFound("No such route.")
             params = request.path_parameters
-            response = self._route(*(params.get(name) or "" for name in self._param_names))
+            return self._route(*(params.get(name) or "" for name in self._param_names))
         except errors.DomainError as exc:
             status, body, headers = problems.from_domain(exc)
             self.logger.info("request refused", extra={"problem": exc.slug, "status": status})
-            response = problem_response(status, problems.localise(body, request.language), headers)
+            return problem_response(status, body, headers)
         except Exception as exc:
             self.logger.error("unhandled error", extra={"error_type": type(exc).__name__}, exc_info=exc)
             status, body, headers = problems.internal_error()
-            response = problem_response(status, problems.localise(body, request.language), headers)
+            return problem_response(status, body, headers)
         finally:
             _current.reset(token)
-        return with_language(response, request.language)
 
     def _build_handler(self) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
         @self.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
         @self.tracer.capture_lambda_handler(capture_response=False)
         @self.metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            return self._dispatch(event).to_proxy()
+            return with_language(self._dispatch(event), language_of(event)).to_proxy()
 
         return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 
@@ -195,13 +209,6 @@ class ApiFunction:
         if claims.registration_id != registration_id:
             raise errors.NotFound("No registration with this id.")
         return claims
-
-
-def with_language(response: Response, language: str) -> Response:
-    """Every answer says which language was negotiated, success bodies too (their values are
-    codes, not prose, but a client can rely on the header), and that it depends on Accept-Language."""
-    vary = ", ".join(v for v in (response.headers.get("Vary"), "Accept-Language") if v)
-    return replace(response, headers={**response.headers, "Content-Language": language, "Vary": vary})
 
 
 def require_registration_id(value: str) -> str:

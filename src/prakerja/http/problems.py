@@ -80,7 +80,11 @@ def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
 def localise(body: dict[str, Any], language: str) -> dict[str, Any]:
     """A problem body from this module with its title, detail and field messages in `language`
     (the negotiated one, http/i18n.py); `type`, `status` and other members unchanged."""
-    localised = i18n.localise_problem(body, language)
+    try:
+        localised = i18n.localise_problem(body, language)
+    except Exception as exc:  # a translation fault must not turn a refusal into a 500: answer in English
+        _log.error("problem not localised", extra={"language": language, "error_type": type(exc).__name__})
+        return body
     if localised.untranslated:  # slugs and field names only, never the text (it may hold input)
         _log.warning("untranslated problem text", extra={"language": language, "parts": list(localised.untranslated)})
     return localised.body
