@@ -74,7 +74,7 @@ def test_validation_in_both_languages_keeps_slug_and_fields(api: Api, headers: d
         "id": {
             "email": "bukan alamat email yang valid",
             "full_name": "wajib diisi",
-            "extra": "tidak dikenal; hapus isian ini",
+            "extra": "tidak dikenal; silakan hapus isian ini",
         },
         "en": {
             "email": "is not a valid email address",

@@ -66,7 +66,7 @@ def test_validation_errors_name_each_field_in_indonesian(box: Sandbox) -> None:
         "password": "harus 8 sampai 128 karakter",
         "full_name": "wajib diisi",
         "phone": "harus berupa teks",
-        "nickname": "tidak dikenal; hapus isian ini",
+        "nickname": "tidak dikenal; silakan hapus isian ini",
     }
     assert "full_name: wajib diisi" in problem["detail"]
 

@@ -132,7 +132,7 @@ def test_validation_errors_translate_each_field_message_and_the_detail_built_fro
     assert body["type"] == "validation-error" and body["title"] == "Permintaan tidak valid"
     assert body["errors"] == [
         {"field": "full_name", "message": "wajib diisi"},
-        {"field": "nickname", "message": "tidak dikenal; hapus isian ini"},
+        {"field": "nickname", "message": "tidak dikenal; silakan hapus isian ini"},
         {"field": "phone", "message": "harus paling banyak 40 karakter"},
         {"field": "gender", "message": "harus bernilai 'M' atau 'F'"},
         {"field": "consent.accepted", "message": "harus bernilai true"},

@@ -78,7 +78,7 @@ MESSAGES_ID: dict[str, str] = {
     "The bearer token is invalid or has expired.": (
         "Token akses tidak valid atau sudah kedaluwarsa. Silakan masuk kembali."
     ),
-    "The body must be at most {max_bytes} bytes.": "Isi permintaan paling banyak {max_bytes} bita.",
+    "The body must be at most {max_bytes} bytes.": "Isi permintaan paling banyak {max_bytes} byte.",
     "Something went wrong on our side; please retry.": "Terjadi kesalahan pada sistem kami. Silakan coba lagi.",
     # registrations, codes, sessions
     "No registration with this id.": "Pendaftaran dengan id ini tidak ditemukan.",
@@ -112,7 +112,7 @@ MESSAGES_ID: dict[str, str] = {
     ),
     "Verify your email address first.": "Silakan verifikasi alamat email Anda terlebih dahulu.",
     # request fields (http/schemas.py)
-    "must be at most 254 characters": "paling banyak 254 karakter",
+    "must be at most 254 characters": "harus paling banyak 254 karakter",
     "is not a valid email address": "bukan alamat email yang valid",
     "must be an Indonesian mobile number starting with 08, 628 or +628": (
         "harus nomor ponsel Indonesia yang diawali 08, 628, atau +628"
@@ -191,7 +191,7 @@ FRAGMENTS_ID: dict[str, str] = {
 # pydantic_core words it, Indonesian). A test checks the English against the installed pydantic.
 PYDANTIC_ID: dict[str, tuple[str, str]] = {
     "missing": ("Field required", "wajib diisi"),
-    "extra_forbidden": ("Extra inputs are not permitted", "tidak dikenal; hapus isian ini"),
+    "extra_forbidden": ("Extra inputs are not permitted", "tidak dikenal; silakan hapus isian ini"),
     "string_type": ("Input should be a valid string", "harus berupa teks"),
     "string_unicode": (
         "Input should be a valid string, unable to parse raw data as a unicode string",
