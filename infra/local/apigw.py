@@ -282,8 +282,11 @@ def problem(
     extra: Mapping[str, Any] | None = None,
 ) -> HttpResponse:
     body = {"type": slug, "title": title, "status": status, "detail": detail, **(extra or {})}
+    # English, like the template's GatewayResponses (they cannot vary by Accept-Language)
     return HttpResponse(
-        status, [("Content-Type", PROBLEM_TYPE), *headers], json.dumps(body, separators=(",", ":")).encode("utf-8")
+        status,
+        [("Content-Type", PROBLEM_TYPE), ("Content-Language", "en"), *headers],
+        json.dumps(body, separators=(",", ":")).encode("utf-8"),
     )
 
 

@@ -29,9 +29,10 @@ class Email:
     text: str
 
 
+# registry verdict -> (Indonesian, English): each part of the email in its own language
 _NIK_REASONS = {
-    "MISMATCH": "Data tidak cocok dengan data kependudukan / The details do not match the population registry",
-    "NOT_FOUND": "NIK tidak ditemukan / The NIK was not found in the population registry",
+    "MISMATCH": ("Data tidak cocok dengan data kependudukan.", "The details do not match the population registry."),
+    "NOT_FOUND": ("NIK tidak ditemukan dalam data kependudukan.", "The NIK was not found in the population registry."),
 }
 
 
@@ -71,12 +72,15 @@ def render(
                 "Your NIK is verified. Next: upload your photo and join a batch.\n"
             )
         else:
-            reason = _NIK_REASONS.get(str(payload.get("nik_reason", "")), "")
-            body = (
-                f"NIK Anda belum dapat diverifikasi. {reason}.\n"
-                "Periksa kembali NIK, nama, tanggal lahir dan jenis kelamin, lalu kirim ulang.\n"
-                "Please check your NIK, name, birth date and gender, then submit again.\n"
-            )
+            reason_id, reason_en = _NIK_REASONS.get(str(payload.get("nik_reason", "")), ("", ""))
+            lines = [
+                f"NIK Anda belum dapat diverifikasi. {reason_id}".rstrip(),
+                "Silakan periksa kembali NIK, nama, tanggal lahir, dan jenis kelamin, lalu kirim ulang.",
+                "",
+                f"Your NIK could not be verified. {reason_en}".rstrip(),
+                "Please check your NIK, name, birth date and gender, then submit again.",
+            ]
+            body = "\n".join(lines) + "\n"
         return Email(
             to=reg.email,
             subject="Hasil verifikasi NIK / NIK verification result",

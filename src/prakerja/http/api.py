@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -33,7 +33,7 @@ from prakerja.adapters.aws_errors import busy
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
 from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
-from prakerja.http import problems
+from prakerja.http import i18n, problems
 from prakerja.observability import NAMESPACE, observability
 
 if TYPE_CHECKING:  # pydantic is imported by the request schemas of the functions that have a body
@@ -44,9 +44,10 @@ _REGISTRATION_ID = re.compile(r"^[0-9a-f]{32}$")
 M = TypeVar("M", bound="BaseModel")
 
 # The web client's origin when deployed (template Globals: CORS_ALLOW_ORIGIN); any origin when unset.
+# (Content-Language is CORS-safelisted; it is listed so a reader need not know that.)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": os.environ.get("CORS_ALLOW_ORIGIN") or "*",
-    "Access-Control-Expose-Headers": "Retry-After",
+    "Access-Control-Expose-Headers": "Retry-After, Content-Language",
 }
 
 
@@ -67,7 +68,30 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def problem_response(status: int, body: dict[str, Any], headers: Mapping[str, str]) -> Response:
-    return Response(status, problems.render(body), problems.PROBLEM_CONTENT_TYPE, headers)
+    """A problem (built in English by http/problems.py) in the language negotiated for the
+    request being handled."""
+    request = _current.get(None)
+    language = request.language if request is not None else i18n.DEFAULT_LANGUAGE
+    return Response(status, problems.render(problems.localise(body, language)), problems.PROBLEM_CONTENT_TYPE, headers)
+
+
+def language_of(event: Mapping[str, Any]) -> str:
+    """The answer's language for this event's Accept-Language (every line the client sent: API
+    Gateway keeps only the last one in `headers`, `multiValueHeaders` has them all)."""
+    for name, values in (event.get("multiValueHeaders") or {}).items():
+        if str(name).lower() == "accept-language" and isinstance(values, list) and values:
+            return i18n.negotiate(", ".join(str(v) for v in values))
+    for name, value in (event.get("headers") or {}).items():
+        if str(name).lower() == "accept-language":
+            return i18n.negotiate(str(value))
+    return i18n.DEFAULT_LANGUAGE
+
+
+def with_language(response: Response, language: str) -> Response:
+    """Every answer says which language was negotiated, success bodies too (their values are
+    codes, not prose, but a client can rely on the header), and that it depends on Accept-Language."""
+    vary = ", ".join(v for v in (response.headers.get("Vary"), "Accept-Language") if v)
+    return replace(response, headers={**response.headers, "Content-Language": language, "Vary": vary})
 
 
 class Request:
@@ -77,6 +101,7 @@ class Request:
         self.event = event
         self.headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         self.path_parameters: dict[str, str] = dict(event.get("pathParameters") or {})
+        self.language = language_of(event)
 
     def body_text(self) -> str:
         body = self.event.get("body") or ""
@@ -160,7 +185,7 @@ class ApiFunction:
         @self.tracer.capture_lambda_handler(capture_response=False)
         @self.metrics.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            return self._dispatch(event).to_proxy()
+            return with_language(self._dispatch(event), language_of(event)).to_proxy()
 
         return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
 

@@ -4,13 +4,16 @@ domain error's slug gets its HTTP status and title here."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from prakerja.domain import errors
 from prakerja.domain.errors import DomainError, FieldProblem, ValidationFailed
+from prakerja.http import i18n
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+_log = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(DomainError):
@@ -19,7 +22,8 @@ class PayloadTooLarge(DomainError):
     slug = "payload-too-large"
 
 
-# slug -> (status, title)
+# slug -> (status, English title). A new slug also needs its Indonesian title in http/i18n.py
+# TITLES_ID, and a new English detail its translation there (tests/unit/test_i18n_catalogue.py).
 STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
     errors.ValidationFailed.slug: (422, "The request is not valid"),
     errors.NotFound.slug: (404, "Not found"),
@@ -71,6 +75,19 @@ def internal_error() -> tuple[int, dict[str, Any], dict[str, str]]:
         problem_body("internal-error", 500, "Internal error", "Something went wrong on our side; please retry."),
         {},
     )
+
+
+def localise(body: dict[str, Any], language: str) -> dict[str, Any]:
+    """A problem body from this module with its title, detail and field messages in `language`
+    (the negotiated one, http/i18n.py); `type`, `status` and other members unchanged."""
+    try:
+        localised = i18n.localise_problem(body, language)
+    except Exception as exc:  # a translation fault must not turn a refusal into a 500: answer in English
+        _log.error("problem not localised", extra={"language": language, "error_type": type(exc).__name__})
+        return body
+    if localised.untranslated:  # slugs and field names only, never the text (it may hold input)
+        _log.warning("untranslated problem text", extra={"language": language, "parts": list(localised.untranslated)})
+    return localised.body
 
 
 def from_pydantic(exc: Any) -> ValidationFailed:
