@@ -152,8 +152,10 @@ def raised_texts() -> list[Raised]:
         for scope, call in _scopes(tree):
             name = _call_name(call)
             if name in error_names:
-                validation = issubclass(error_names[name], ValidationFailed)
-                arg = _argument(call, 1 if validation else 0, "detail")
+                # the detail's position in the error's own signature (ValidationFailed(errors, detail),
+                # DependencyBusy(dependency, detail), most others (detail, ...))
+                parameters = list(inspect.signature(error_names[name].__init__).parameters)[1:]
+                arg = _argument(call, parameters.index("detail") if "detail" in parameters else 0, "detail")
             elif name == "FieldProblem":
                 arg = _argument(call, 1, "message")
             elif name == "ValueError" and path in validators:
