@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prakerja.adapters.dynamo_codec import to_item
+from prakerja.adapters.dynamo_codec import from_item, to_item
 from prakerja.adapters.keys import nik_claim_key, reg_key
 from prakerja.adapters.registrations import get_registration
 from prakerja.adapters.table import Table
@@ -23,6 +23,33 @@ class DynamoNikStore:
     def get(self, registration_id: str) -> Registration | None:
         return get_registration(self._table, registration_id)
 
+    def reserve_nik_submission(self, registration_id: str, day: str, max_per_day: int, *, day_started: bool) -> bool:
+        same_day = day_started  # a hint from the last read: which write is likely to succeed
+        for _ in range(3):
+            if same_day:  # one more submission today, if any is left
+                done, item = self._table.update_returning(
+                    reg_key(registration_id),
+                    "ADD nik_day_count :one",
+                    "nik_day = :day AND nik_day_count < :max",
+                    {":one": 1, ":day": day, ":max": max_per_day},
+                )
+            else:  # the first submission of the day starts its count
+                done, item = self._table.update_returning(
+                    reg_key(registration_id),
+                    "SET nik_day = :day, nik_day_count = :one",
+                    "attribute_exists(pk) AND (attribute_not_exists(nik_day) OR nik_day <> :day)",
+                    {":one": 1, ":day": day},
+                )
+            if done:
+                return True
+            if item is None:
+                return False
+            state = from_item(item)
+            if state.get("nik_day") == day and int(state.get("nik_day_count", 0)) >= max_per_day:
+                return False
+            same_day = state.get("nik_day") == day
+        return False
+
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         now = int(time.time())
         items: list[dict[str, Any]] = [
@@ -32,7 +59,7 @@ class DynamoNikStore:
                     "Key": reg_key(registration_id),
                     "UpdateExpression": (
                         "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
-                        "nik_request_hash = :rh, nik_seq = :seq, nik_day = :day, nik_day_count = :dc "
+                        "nik_request_hash = :rh, nik_seq = :seq "
                         "REMOVE nik_reason"
                     ),
                     "ConditionExpression": (
@@ -46,8 +73,6 @@ class DynamoNikStore:
                             ":ct": pending.ciphertext,
                             ":rh": pending.request_hash,
                             ":seq": pending.seq,
-                            ":day": pending.day,
-                            ":dc": pending.day_count,
                             ":expected": expected_seq,
                         }
                     ),
