@@ -32,6 +32,9 @@ FUNCTIONS = {
     "UploadPhotoFunction": "upload_photo",
     "ListBatchesFunction": "list_batches",
     "JoinBatchFunction": "join_batch",
+    "RequestPasswordResetFunction": "request_password_reset",
+    "ConfirmPasswordResetFunction": "confirm_password_reset",
+    "DeleteSessionFunction": "delete_session",
     "OutboxRelayFunction": "outbox_relay",
     "SendEmailFunction": "send_email",
     "CheckNikFunction": "check_nik",
@@ -50,6 +53,9 @@ API_ROUTES = {
     ("/registrations/{id}/photo", "post"): "UploadPhotoFunction",
     ("/batches", "get"): "ListBatchesFunction",
     ("/registrations/{id}/batch", "post"): "JoinBatchFunction",
+    ("/password-resets", "post"): "RequestPasswordResetFunction",
+    ("/password-resets/confirm", "post"): "ConfirmPasswordResetFunction",
+    ("/sessions/current", "delete"): "DeleteSessionFunction",
 }
 
 # worker -> (event type, source, expected batch size)
@@ -228,7 +234,7 @@ def canonical(value: Any) -> str:
 # -- functions --------------------------------------------------------------------------------------
 
 
-def test_the_fourteen_functions_with_their_code_and_handler(template: dict[str, Any]) -> None:
+def test_every_function_with_its_code_and_handler(template: dict[str, Any]) -> None:
     functions = resources(template, "AWS::Serverless::Function")
     assert set(functions) == set(FUNCTIONS)
     for logical_id, operation in FUNCTIONS.items():
