@@ -148,7 +148,7 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
         "GET /health": Cost(0, 0, "no AWS call"),
         "GET /status": Cost(0, 0, "cached per execution environment (<= 1 AWS call / 15 s)"),
         "POST /registrations/{id}/nik": Cost(
-            7, 1, "GetItem REG + UpdateItem REG (daily budget) + TransactWriteItems REG+NIK claim+OUTBOX (3 x 2)"
+            7, 0, "UpdateItem REG (daily budget reserved, ALL_NEW) + TransactWriteItems REG+NIK claim+OUTBOX (3 x 2)"
         ),
         "POST /registrations/{id}/photo": Cost(1, 1, "GetItem REG + UpdateItem REG (upload key)"),
         "GET /batches": Cost(
@@ -159,7 +159,7 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
         ),
         "POST /password-resets": Cost(4, 2, "BatchGetItem EMAIL+RESET (consistent) + TransactWriteItems RESET+OUTBOX"),
         "POST /password-resets/confirm": Cost(
-            7, 2, "GetItem RESET + UpdateItem RESET (reserved) + GetItem REG + TransactWriteItems REG+RESET+EMAIL check"
+            7, 1, "UpdateItem RESET (check reserved, ALL_NEW) + GetItem REG + TransactWriteItems REG+RESET+EMAIL"
         ),
         "DELETE /sessions/current": Cost(1, 0, "UpdateItem REG (token generation raised)"),
     }

@@ -158,17 +158,21 @@ class InMemoryNikStore(InMemoryRegistrationStore):
     claims: dict[str, str] = field(default_factory=dict)
     submissions_reserved: int = 0
 
-    def reserve_nik_submission(self, registration_id: str, day: str, max_per_day: int, *, day_started: bool) -> bool:
+    def reserve_nik_submission(
+        self, registration_id: str, day: str, max_per_day: int, token_generation: int | None
+    ) -> tuple[bool, Registration | None]:
         with self.lock:
             reg = self.regs.get(registration_id)
             if reg is None:
-                return False
+                return False, None
             count = reg.nik_day_count if reg.nik_day == day else 0
-            if count >= max_per_day:
-                return False
+            can_submit = reg.email_verified and reg.nik_status in ("NONE", "REJECTED")
+            revoked = token_generation is not None and not reg.accepts_token(token_generation)
+            if not can_submit or revoked or count >= max_per_day:
+                return False, copy.deepcopy(reg)
             reg.nik_day, reg.nik_day_count = day, count + 1
             self.submissions_reserved += 1
-            return True
+            return True, copy.deepcopy(reg)
 
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         with self.lock:
@@ -232,18 +236,15 @@ class InMemoryResetStore(InMemoryRegistrationStore):
                 self.outbox.append(job)
             return True
 
-    def get_reset(self, email_hash: str) -> ResetState | None:
-        return self.resets.get(email_hash)
-
-    def reserve_reset_attempt(self, email_hash: str, nonce: str, max_attempts: int) -> ResetState | None:
+    def reserve_reset_attempt(self, email_hash: str, max_attempts: int) -> tuple[bool, ResetState | None]:
         with self.lock:
             state = self.resets.get(email_hash)
-            if state is None or state.nonce != nonce or state.attempts >= max_attempts:
-                return None
+            if state is None or state.attempts >= max_attempts:
+                return False, state
             state = dataclasses.replace(state, attempts=state.attempts + 1)
             self.resets[email_hash] = state
             self.reset_checks_reserved += 1
-            return state
+            return True, state
 
     def complete_reset(self, done: CompletedReset) -> str:
         with self.lock:

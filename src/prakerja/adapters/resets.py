@@ -82,17 +82,14 @@ class DynamoResetStore:
         except TransientConflict:
             return False
 
-    def get_reset(self, email_hash: str) -> ResetState | None:
-        return _state(self._table.get(reset_key(email_hash)))
-
-    def reserve_reset_attempt(self, email_hash: str, nonce: str, max_attempts: int) -> ResetState | None:
+    def reserve_reset_attempt(self, email_hash: str, max_attempts: int) -> tuple[bool, ResetState | None]:
         done, item = self._table.update_returning(
             reset_key(email_hash),
             "ADD attempts :one",
-            "nonce = :n AND attempts < :max",
-            {":one": 1, ":n": nonce, ":max": max_attempts},
+            "attribute_exists(nonce) AND attempts < :max",
+            {":one": 1, ":max": max_attempts},
         )
-        return _state(item) if done else None
+        return done, _state(item)
 
     def get(self, registration_id: str) -> Registration | None:
         return get_registration(self._table, registration_id)

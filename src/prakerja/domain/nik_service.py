@@ -57,10 +57,13 @@ class NikCipher(Protocol):
 class NikStore(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def reserve_nik_submission(self, registration_id: str, day: str, max_per_day: int, *, day_started: bool) -> bool:
-        """Atomically count one submission of `day` BEFORE it is processed; False when the day's
-        budget is spent (or the registration is gone). `day_started`: the last read saw a count
-        for `day` (a hint only; the write decides)."""
+    def reserve_nik_submission(
+        self, registration_id: str, day: str, max_per_day: int, token_generation: int | None
+    ) -> tuple[bool, Registration | None]:
+        """Atomically count one submission of `day` BEFORE it is processed, if the registration
+        can take one (email verified, no NIK pending or verified, a token of `token_generation`
+        still valid; None: no token to check) and fewer than max_per_day were counted: (True, the registration after the
+        reservation) or (False, the registration as it is; None when it does not exist)."""
 
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         """Atomically: registration -> PENDING (if its nik_seq is still expected_seq), bind the
@@ -102,17 +105,22 @@ class NikVerificationService:
         if problems:
             raise errors.ValidationFailed(problems)
         request_hash = security.fingerprint(self._keys.nik, sub.canonical())
-        reg = self._require(registration_id, token_generation)
-        if self._already_done(reg, request_hash):
-            return
         # One of today's submissions is reserved atomically BEFORE anything can answer nik-taken
         # or spend a KMS call: the route is no unlimited "is this NIK registered?" oracle, and N
-        # parallel submissions get at most NIK_SUBMISSIONS_PER_DAY past this line.
+        # parallel submissions get at most NIK_SUBMISSIONS_PER_DAY past this line. The
+        # reservation is also the read: it is refused (spending nothing) when the registration
+        # cannot take a submission, and the answer is decided from the state it returns.
         now = self._clock.now()
         today = utc_day(now)
-        if not self._store.reserve_nik_submission(
-            registration_id, today, NIK_SUBMISSIONS_PER_DAY, day_started=reg.nik_day == today
-        ):
+        reserved, reg = self._store.reserve_nik_submission(
+            registration_id, today, NIK_SUBMISSIONS_PER_DAY, token_generation
+        )
+        if reg is None:
+            raise errors.NotFound("No registration with this id.")
+        ensure_current(reg, token_generation)
+        if not reserved:
+            if self._already_done(reg, request_hash):
+                return
             raise errors.TooManyAttempts(
                 "At most 5 NIK submissions a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
             )

@@ -67,11 +67,10 @@ class ResetStore(Protocol):
         """Store `new` (if the state is still `previous`) and, for a known email, the email job,
         in one transaction. False when a concurrent request changed the state first."""
 
-    def get_reset(self, email_hash: str) -> ResetState | None: ...
-
-    def reserve_reset_attempt(self, email_hash: str, nonce: str, max_attempts: int) -> ResetState | None:
-        """Atomically count one check of the code of `nonce` BEFORE it happens (if fewer than
-        max_attempts were counted): the state after the reservation, or None when refused."""
+    def reserve_reset_attempt(self, email_hash: str, max_attempts: int) -> tuple[bool, ResetState | None]:
+        """Atomically count one check of the pending code BEFORE it happens, if fewer than
+        max_attempts were counted: (True, the state after the reservation; its nonce is the code
+        to check against), (False, the state as it is), or (False, None) when none is pending."""
 
     def get(self, registration_id: str) -> Registration | None: ...
 
@@ -121,27 +120,23 @@ class PasswordResetService:
         if problem:
             raise errors.ValidationFailed([FieldProblem("new_password", problem)])
         email_hash = security.sha256_hex(email)
-        state = self._store.get_reset(email_hash)
-        if state is None:
+        # The check is counted BEFORE the comparison (one conditional write that also reads the
+        # state): N parallel guesses compare at most CODE_MAX_ATTEMPTS codes.
+        reserved, state = self._store.reserve_reset_attempt(email_hash, CODE_MAX_ATTEMPTS)
+        if state is None:  # no reset pending (known or unknown email alike)
             security.reset_code_matches(self._keys.code, None, "-", code)  # the same work as a check
             raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": 0})
-        if state.attempts >= CODE_MAX_ATTEMPTS:
+        if not reserved:
             raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
-        now = int(self._clock.now())
-        if now > state.sent_at + CODE_TTL_S:
+        if int(self._clock.now()) > state.sent_at + CODE_TTL_S:
             raise errors.CodeExpired("The code has expired: request a new code.")
-        # The check is counted BEFORE the comparison: N parallel guesses compare at most 5 codes.
-        reserved = self._store.reserve_reset_attempt(email_hash, state.nonce, CODE_MAX_ATTEMPTS)
-        if reserved is None:
-            return self._refused(email_hash)
-        attempts_left = max(0, CODE_MAX_ATTEMPTS - reserved.attempts)
-        registration_id = reserved.registration_id
-        if registration_id is None or not security.reset_code_matches(
-            self._keys.code, registration_id, reserved.nonce, code
-        ):
-            if registration_id is None:  # a phantom reset: the same work as a real check
-                security.reset_code_matches(self._keys.code, None, reserved.nonce, code)
+        registration_id = state.registration_id
+        # A phantom reset (unknown email) does the same work and never matches.
+        if not security.reset_code_matches(self._keys.code, registration_id, state.nonce, code):
+            attempts_left = max(0, CODE_MAX_ATTEMPTS - state.attempts)
             raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": attempts_left})
+        if registration_id is None:  # unreachable: a phantom never matches (kept for the type)
+            raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": 0})
         password_hash = security.hash_password(new_password, n=self._scrypt_n)
         for _ in range(3):
             reg = self._store.get(registration_id)
@@ -153,7 +148,7 @@ class PasswordResetService:
                     registration_id=reg.registration_id,
                     email=email,
                     email_hash=email_hash,
-                    nonce=reserved.nonce,
+                    nonce=state.nonce,
                     password_hash=password_hash,
                     verify_email=not reg.email_verified,
                     expected_generation=reg.token_gen,
@@ -169,10 +164,3 @@ class PasswordResetService:
             raise errors.ServiceUnavailable("Please retry.")
         # The reset was consumed by a concurrent request, or the account is gone / replaced.
         raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": 0})
-
-    def _refused(self, email_hash: str) -> Session:
-        fresh = self._store.get_reset(email_hash)
-        if fresh is not None and fresh.attempts >= CODE_MAX_ATTEMPTS:
-            raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
-        left = CODE_MAX_ATTEMPTS - fresh.attempts if fresh is not None else 0
-        raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": max(0, left)})
