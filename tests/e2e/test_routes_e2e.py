@@ -24,6 +24,9 @@ CONTRACT = {
     ("GET", "/batches"),
     ("POST", "/registrations/{id}/batch"),
     ("GET", "/health"),
+    ("POST", "/password-resets"),
+    ("POST", "/password-resets/confirm"),
+    ("DELETE", "/sessions/current"),
 }
 GATEWAY_MISS = "No such resource or method."
 
