@@ -225,9 +225,17 @@ class InMemoryResetStore(InMemoryRegistrationStore):
         return self.emails.get(email), self.resets.get(email_hash)
 
     def start_reset(
-        self, email_hash: str, previous: ResetState | None, new: ResetState, expires_at: int, job: OutboxJob | None
+        self,
+        email: str,
+        email_hash: str,
+        previous: ResetState | None,
+        new: ResetState,
+        expires_at: int,
+        job: OutboxJob | None,
     ) -> bool:
         with self.lock:
+            if job is None and email in self.emails:
+                return False
             current = self.resets.get(email_hash)
             if (current.nonce if current else None) != (previous.nonce if previous else None):
                 return False

@@ -57,7 +57,13 @@ class DynamoResetStore:
         return registration_id, state
 
     def start_reset(
-        self, email_hash: str, previous: ResetState | None, new: ResetState, expires_at: int, job: OutboxJob | None
+        self,
+        email: str,
+        email_hash: str,
+        previous: ResetState | None,
+        new: ResetState,
+        expires_at: int,
+        job: OutboxJob | None,
     ) -> bool:
         fields = {
             "registration_id": new.registration_id,
@@ -77,6 +83,18 @@ class DynamoResetStore:
         items: list[dict[str, Any]] = [{"Put": put}]
         if job is not None:
             items.append(self._table.outbox_put(job, new.sent_at))
+        else:
+            # No account: the same shape of transaction (two items, similar time) and it holds
+            # only while the email is still free.
+            items.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self._table.name,
+                        "Key": email_key(email),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
         try:
             return self._table.transact(items) is None
         except TransientConflict:

@@ -62,10 +62,17 @@ class ResetStore(Protocol):
         """The registration holding the email (if any) and the email's reset state (one read)."""
 
     def start_reset(
-        self, email_hash: str, previous: ResetState | None, new: ResetState, expires_at: int, job: OutboxJob | None
+        self,
+        email: str,
+        email_hash: str,
+        previous: ResetState | None,
+        new: ResetState,
+        expires_at: int,
+        job: OutboxJob | None,
     ) -> bool:
-        """Store `new` (if the state is still `previous`) and, for a known email, the email job,
-        in one transaction. False when a concurrent request changed the state first."""
+        """Store `new` (if the state is still `previous`) and, for a known email, the email job
+        (for an unknown one: on condition the email is still free), in one transaction. False
+        when a concurrent request changed the state first."""
 
     def reserve_reset_attempt(self, email_hash: str, max_attempts: int) -> tuple[bool, ResetState | None]:
         """Atomically count one check of the pending code BEFORE it happens, if fewer than
@@ -112,7 +119,7 @@ class PasswordResetService:
         new = ResetState(registration_id, security.new_nonce(), now, 0, today, count + 1)
         job = reset_code_email_job(registration_id, new.nonce) if registration_id else None
         # Kept a day past the last request, so the daily limit outlives the code.
-        return self._store.start_reset(email_hash, previous, new, now + 2 * 24 * 3600, job)
+        return self._store.start_reset(email, email_hash, previous, new, now + 2 * 24 * 3600, job)
 
     # -- confirm ------------------------------------------------------------------------------
     def confirm_password_reset(self, email: str, code: str, new_password: str) -> Session:
