@@ -87,6 +87,9 @@ DEFAULT_MIX: dict[str, float] = {
     "POST /registrations/{id}/photo": 1.0,
     "GET /batches": 1.0,
     "POST /registrations/{id}/batch": 1.0,
+    "POST /password-resets": 0.02,  # a forgotten password now and then (people just registered)
+    "POST /password-resets/confirm": 0.03,  # with a mistyped code
+    "DELETE /sessions/current": 0.05,  # signing out on a shared device
 }
 UNKNOWN_ROUTE_MIX = 1.0
 
@@ -106,6 +109,9 @@ DEFAULT_DURATIONS_MS: dict[str, float] = {
     "UploadPhotoFunction": 150,
     "ListBatchesFunction": 150,
     "JoinBatchFunction": 200,
+    "RequestPasswordResetFunction": 150,
+    "ConfirmPasswordResetFunction": 700,  # scrypt of the new password + reads + one transaction
+    "DeleteSessionFunction": 100,
     "SendEmailFunction": 100,
     "CheckNikFunction": 500,
     "InspectPhotoFunction": 500,
@@ -130,17 +136,19 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
             8, 0, "TransactWriteItems REG+EMAIL+OUTBOX+IDEM (4 items x 2): DynamoRegistrationStore.create"
         ),
         "POST /registrations/{id}/email-verification": Cost(
-            1, 1, "GetItem REG + UpdateItem REG (verified or attempt counted)"
+            2, 0, "UpdateItem REG (attempt reserved, ALL_NEW) + UpdateItem REG (verified)"
         ),
         "POST /registrations/{id}/email-verification/resend": Cost(
             4, 1, "GetItem REG + TransactWriteItems REG+OUTBOX (2 x 2): replace_code"
         ),
-        "POST /sessions": Cost(1, 3, "BatchGetItem EMAIL+LOGIN (consistent) + GetItem REG + DeleteItem LOGIN"),
+        "POST /sessions": Cost(
+            2, 1, "GetItem EMAIL + UpdateItem REG (check reserved, ALL_NEW) + UpdateItem REG (released)"
+        ),
         "GET /registrations/{id}": Cost(0, 1, "GetItem REG (consistent)"),
         "GET /health": Cost(0, 0, "no AWS call"),
         "GET /status": Cost(0, 0, "cached per execution environment (<= 1 AWS call / 15 s)"),
         "POST /registrations/{id}/nik": Cost(
-            6, 1, "GetItem REG + TransactWriteItems REG+NIK claim+OUTBOX (3 x 2): submit_nik"
+            7, 0, "UpdateItem REG (daily budget reserved, ALL_NEW) + TransactWriteItems REG+NIK claim+OUTBOX (3 x 2)"
         ),
         "POST /registrations/{id}/photo": Cost(1, 1, "GetItem REG + UpdateItem REG (upload key)"),
         "GET /batches": Cost(
@@ -149,6 +157,11 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
         "POST /registrations/{id}/batch": Cost(
             4, 1 + 0.5 * seat_reads, "GetItem REG + BatchGetItem seat shards + TransactWriteItems SEAT+REG (2 x 2)"
         ),
+        "POST /password-resets": Cost(4, 2, "BatchGetItem EMAIL+RESET (consistent) + TransactWriteItems RESET+OUTBOX"),
+        "POST /password-resets/confirm": Cost(
+            7, 1, "UpdateItem RESET (check reserved, ALL_NEW) + GetItem REG + TransactWriteItems REG+RESET+EMAIL"
+        ),
+        "DELETE /sessions/current": Cost(1, 0, "UpdateItem REG (token generation raised)"),
     }
 
 

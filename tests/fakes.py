@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import threading
 from collections.abc import Callable
@@ -11,8 +12,9 @@ from dataclasses import dataclass, field
 
 from prakerja.domain import errors
 from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard
-from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
+from prakerja.domain.models import IdempotencyRecord, LoginGrant, LoginThrottle, OutboxJob, Registration
 from prakerja.domain.nik_service import PendingNik
+from prakerja.domain.password_reset import CompletedReset, ResetState
 from prakerja.domain.ports import IdempotencyHit, Keys, TransientConflict
 from prakerja.domain.resilience import BreakerState
 
@@ -39,6 +41,8 @@ class InMemoryRegistrationStore:
     outbox: list[OutboxJob] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)
     send_leases: dict[str, tuple[int, str]] = field(default_factory=dict)  # registration -> (until, holder)
+    events: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    code_checks_reserved: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
@@ -60,18 +64,20 @@ class InMemoryRegistrationStore:
     def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
         return self.idempotency.get(key_hash)
 
-    def record_code_failure(self, registration_id: str, nonce: str, max_attempts: int) -> int | None:
+    def reserve_code_attempt(self, registration_id: str, max_attempts: int) -> Registration | None:
+        """Like the adapter's conditional UpdateItem: count first, under the condition."""
         with self.lock:
-            reg = self.regs[registration_id]
-            if reg.code_nonce != nonce or reg.code_attempts >= max_attempts or reg.email_verified:
+            reg = self.regs.get(registration_id)
+            if reg is None or reg.email_verified or reg.code_attempts >= max_attempts:
                 return None
             reg.code_attempts += 1
-            return reg.code_attempts
+            self.code_checks_reserved += 1
+            return copy.deepcopy(reg)
 
-    def mark_email_verified(self, registration_id: str, nonce: str) -> bool:
+    def mark_email_verified(self, registration_id: str, nonce: str, max_attempts: int) -> bool:
         with self.lock:
             reg = self.regs[registration_id]
-            if reg.code_nonce != nonce or reg.email_verified:
+            if reg.code_nonce != nonce or reg.email_verified or reg.code_attempts > max_attempts:
                 return False
             reg.email_verified = True
             return True
@@ -119,19 +125,45 @@ class InMemoryRegistrationStore:
             reg.code_sent_at = sent_at
             return True
 
-    def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:
-        return self.emails.get(email), self.throttles.get(throttle_key, LoginThrottle())
+    def find_registration_id(self, email: str) -> str | None:
+        return self.emails.get(email)
 
-    def record_login_failure(self, throttle_key: str, now: int, window_s: int) -> None:
+    def reserve_login(
+        self, registration_id: str | None, throttle_key: str, now: int, window_s: int, max_attempts: int
+    ) -> LoginGrant:
         with self.lock:
-            t = self.throttles.get(throttle_key)
-            if t is None or t.window_start <= now - window_s:
-                self.throttles[throttle_key] = LoginThrottle(1, now)
+            reg = self.regs.get(registration_id) if registration_id else None
+            if reg is not None:
+                attempts, window = reg.login_attempts, reg.login_window
             else:
-                self.throttles[throttle_key] = LoginThrottle(t.failures + 1, t.window_start)
+                t = self.throttles.get(throttle_key, LoginThrottle())
+                attempts, window = t.failures, t.window_start
+            if window and window > now - window_s:
+                if attempts >= max_attempts:
+                    return LoginGrant(False, None, window + window_s - now)
+                attempts += 1
+            else:
+                attempts, window = 1, now
+            if reg is not None:
+                reg.login_attempts, reg.login_window = attempts, window
+            else:
+                self.throttles[throttle_key] = LoginThrottle(attempts, window)
+            return LoginGrant(True, copy.deepcopy(reg) if reg else None, 0)
 
-    def reset_login_failures(self, throttle_key: str) -> None:
-        self.throttles.pop(throttle_key, None)
+    def release_login(self, registration_id: str) -> None:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is not None:
+                reg.login_attempts, reg.login_window = 0, 0
+
+    def revoke_tokens(self, registration_id: str, generation: int, now: int) -> bool:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None or not reg.accepts_token(generation):
+                return False
+            reg.token_gen = generation + 1
+            self.events.setdefault(registration_id, []).append(("signed_out", now))
+            return True
 
 
 class FakeCipher:
@@ -149,6 +181,23 @@ class FakeCipher:
 @dataclass
 class InMemoryNikStore(InMemoryRegistrationStore):
     claims: dict[str, str] = field(default_factory=dict)
+    submissions_reserved: int = 0
+
+    def reserve_nik_submission(
+        self, registration_id: str, day: str, max_per_day: int, token_generation: int | None
+    ) -> tuple[bool, Registration | None]:
+        with self.lock:
+            reg = self.regs.get(registration_id)
+            if reg is None:
+                return False, None
+            count = reg.nik_day_count if reg.nik_day == day else 0
+            can_submit = reg.email_verified and reg.nik_status in ("NONE", "REJECTED")
+            revoked = token_generation is not None and not reg.accepts_token(token_generation)
+            if not can_submit or revoked or count >= max_per_day:
+                return False, copy.deepcopy(reg)
+            reg.nik_day, reg.nik_day_count = day, count + 1
+            self.submissions_reserved += 1
+            return True, copy.deepcopy(reg)
 
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         with self.lock:
@@ -162,7 +211,6 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg.nik_status, reg.nik_reason = "PENDING", None
             reg.nik_fp, reg.nik_masked, reg.nik_ct = pending.fingerprint, pending.masked, pending.ciphertext
             reg.nik_request_hash, reg.nik_seq = pending.request_hash, pending.seq
-            reg.nik_day, reg.nik_day_count = pending.day, pending.day_count
             self.outbox.append(job)
 
     def record_nik_result(
@@ -189,6 +237,65 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg = self.regs[registration_id]
             if reg.nik_seq == seq and reg.nik_status == "PENDING":
                 reg.nik_reason = "UNAVAILABLE"
+
+
+@dataclass
+class InMemoryResetStore(InMemoryRegistrationStore):
+    """A ResetStore with the adapter's conditional semantics (one lock = DynamoDB's atomic item ops)."""
+
+    resets: dict[str, ResetState] = field(default_factory=dict)
+    reset_checks_reserved: int = 0
+
+    def lookup(self, email: str, email_hash: str) -> tuple[str | None, ResetState | None]:
+        return self.emails.get(email), self.resets.get(email_hash)
+
+    def start_reset(
+        self,
+        email: str,
+        email_hash: str,
+        previous: ResetState | None,
+        new: ResetState,
+        expires_at: int,
+        job: OutboxJob | None,
+    ) -> bool:
+        with self.lock:
+            if job is None and email in self.emails:
+                return False
+            current = self.resets.get(email_hash)
+            if (current.nonce if current else None) != (previous.nonce if previous else None):
+                return False
+            self.resets[email_hash] = new
+            if job is not None:
+                self.outbox.append(job)
+            return True
+
+    def reserve_reset_attempt(self, email_hash: str, max_attempts: int) -> tuple[bool, ResetState | None]:
+        with self.lock:
+            state = self.resets.get(email_hash)
+            if state is None or state.attempts >= max_attempts:
+                return False, state
+            state = dataclasses.replace(state, attempts=state.attempts + 1)
+            self.resets[email_hash] = state
+            self.reset_checks_reserved += 1
+            return True, state
+
+    def complete_reset(self, done: CompletedReset) -> str:
+        with self.lock:
+            reg = self.regs.get(done.registration_id)
+            state = self.resets.get(done.email_hash)
+            if reg is None or state is None or state.nonce != done.nonce:
+                return "GONE"
+            if self.emails.get(done.email) != done.registration_id:
+                return "GONE"
+            if reg.token_gen != done.expected_generation:
+                return "STALE_GENERATION"
+            reg.password_hash, reg.email_verified = done.password_hash, True
+            reg.token_gen = done.expected_generation + 1
+            reg.login_attempts, reg.login_window = 0, 0
+            del self.resets[done.email_hash]
+            names = ["email_verified", "password_reset"] if done.verify_email else ["password_reset"]
+            self.events.setdefault(done.registration_id, []).extend((n, done.now) for n in names)
+            return "OK"
 
 
 class InMemoryBreakerStore:

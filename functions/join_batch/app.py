@@ -12,9 +12,9 @@ logger, metrics = fn.logger, fn.metrics
 
 @fn.route("POST", "/registrations/{id}/batch")
 def join_batch(registration_id: str) -> Response:
-    fn.authenticate(registration_id, composition.keys().token)  # before the body is even looked at
+    claims = fn.authenticate(registration_id, composition.keys().token)  # before the body is even looked at
     body = fn.body(JoinBatchBody)
-    result = composition.batch_service().join_batch(registration_id, body.batch_id)
+    result = composition.batch_service().join_batch(registration_id, body.batch_id, token_generation=claims.generation)
     if result.joined:
         metrics.add_metric(name="BatchJoined", unit=MetricUnit.Count, value=1)
         logger.info("batch joined", extra={"batch_id": result.batch_id, "attempts": result.attempts})

@@ -212,6 +212,34 @@ def main() -> int:  # noqa: PLR0915 - a linear script
         route("POST /registrations/{id}/batch", "join_batch", join_event)
         route("GET /health", "health", lambda: api_event("GET", "/health", "/health"))
 
+        def reset_request_event() -> dict[str, Any]:
+            _, p, _ = verified()
+            return api_event("POST", "/password-resets", "/password-resets", body={"email": p["email"]})
+
+        route("POST /password-resets", "request_password_reset", reset_request_event)
+
+        def reset_confirm_event() -> dict[str, Any]:
+            from prakerja.adapters.keys import reset_key
+            from prakerja.domain.security import reset_code, sha256_hex
+
+            rid, p, _ = verified()
+            invoke(
+                "request_password_reset",
+                api_event("POST", "/password-resets", "/password-resets", body={"email": p["email"]}),
+            )
+            item = ddb.get_item(TableName=box.env["TABLE_NAME"], Key=reset_key(sha256_hex(p["email"])))["Item"]
+            code = reset_code(keys().code, rid, item["nonce"]["S"])
+            payload = {"email": p["email"], "code": code, "new_password": "another-secret-9"}
+            return api_event("POST", "/password-resets/confirm", "/password-resets/confirm", body=payload)
+
+        route("POST /password-resets/confirm", "confirm_password_reset", reset_confirm_event)
+
+        def sign_out_event() -> dict[str, Any]:
+            _, _, token = verified()
+            return api_event("DELETE", "/sessions/current", "/sessions/current", token=token)
+
+        route("DELETE /sessions/current", "delete_session", sign_out_event)
+
     ok = True
     print(f"{'route':<52}{'status':>7}{'calls':>7}  target  calls made")
     for name, total, calls, status in rows:

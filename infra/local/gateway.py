@@ -257,10 +257,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
 
+class _ListeningServer(ThreadingHTTPServer):
+    # The default listen backlog (5) resets connections when a client opens a few dozen at once
+    # (the parallel-guess tests fire 16 at a time); API Gateway itself accepts them all.
+    request_queue_size = 128
+
+
 class GatewayServer:
     def __init__(self, gateway: Gateway, port: int) -> None:
         handler = type("GatewayRequestHandler", (_RequestHandler,), {"gateway": gateway})
-        self._server = ThreadingHTTPServer((HOST, port), handler)
+        self._server = _ListeningServer((HOST, port), handler)
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from prakerja.adapters.table import Table
     from prakerja.domain.batch import BatchService
     from prakerja.domain.nik_service import NikCheckService, NikVerificationService
+    from prakerja.domain.password_reset import PasswordResetService
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
+    from prakerja.domain.sessions import SessionService
     from prakerja.domain.status import StatusService
     from prakerja.workers import Log
     from prakerja.workers.inspect_photo import InspectPhotoWorker
@@ -84,6 +86,25 @@ def registration_service() -> RegistrationService:
         token_ttl_s=settings.token_ttl_s,
         code_ttl_s=settings.code_ttl_s,
     )
+
+
+@cache
+def password_reset_service() -> PasswordResetService:
+    from prakerja.adapters.resets import DynamoResetStore
+    from prakerja.domain.password_reset import PasswordResetService
+
+    settings = get_settings()
+    return PasswordResetService(
+        DynamoResetStore(table()), keys(), _clock(), scrypt_n=settings.scrypt_n, token_ttl_s=settings.token_ttl_s
+    )
+
+
+@cache
+def session_service() -> SessionService:
+    from prakerja.adapters.sessions import DynamoSessionStore
+    from prakerja.domain.sessions import SessionService
+
+    return SessionService(DynamoSessionStore(table()), _clock())
 
 
 @cache
@@ -244,6 +265,8 @@ def reset() -> None:
         keys,
         table,
         registration_service,
+        password_reset_service,
+        session_service,
         nik_cipher,
         nik_verification_service,
         photo_service,

@@ -186,18 +186,19 @@ def test_dynamodb_units_per_route_table_and_shared_keys(template: Path) -> None:
     rows = rows_by_resource(template)
     assert rows["units route POST /registrations"].demand == pytest.approx(480)  # 60 x 4 items x 2 (transaction)
     assert rows["units route GET /registrations/{id}"].detail["rcu_per_s"] == pytest.approx(120)
-    assert rows["units route POST /registrations/{id}/nik"].demand == pytest.approx(360)  # 60 x 3 items x 2
+    # 60 x (UpdateItem daily budget + 3 items x 2)
+    assert rows["units route POST /registrations/{id}/nik"].demand == pytest.approx(420)
     assert rows["units worker SendEmailFunction"].demand == pytest.approx(40)  # sent at 40/s x 1
     assert rows["units worker CheckNikFunction"].demand == pytest.approx(25)  # 5 checks/s x 5
     # Funnel: 60 registered + 5 NIK verified = 65 steps/s: SEEN# markers 130 + FUNNEL 2 x 65/90.
     funnel = 65 * 2 + 2 * 65 / 90
     assert rows["units worker OutboxRelayFunction (funnel)"].demand == pytest.approx(funnel)
     writes = rows["table writes (on-demand)"]
-    assert writes.demand == pytest.approx(480 + 360 + 40 + 25 + funnel)
+    assert writes.demand == pytest.approx(480 + 420 + 40 + 25 + funnel)
     assert writes.configured == "WarmThroughput 5,000"
     assert writes.verdict == OK
     reads = rows["table reads (on-demand)"]
-    assert reads.demand == pytest.approx(120 + 60 + 40 + 15)
+    assert reads.demand == pytest.approx(120 + 40 + 15)  # the NIK route reads through its reservation
     assert reads.configured == "WarmThroughput 12,000"  # a parameter's default
     assert rows["key FUNNEL (16 shards share one pk)"].detail["wcu_per_s"] == pytest.approx(2 * 65 / 90)
     assert rows["key BREAKER#registry"].detail["rcu_per_s"] == pytest.approx(40)  # 20 calls/s x 2 reads
@@ -304,4 +305,9 @@ def test_the_repository_template_is_sized_for_the_80000_peak() -> None:
     assert routes and all(row.verdict == OK for row in routes), [r.resource for r in routes if r.verdict != OK]
     resend = rows["route POST /registrations/{id}/email-verification/resend"]
     assert resend.demand > 20  # the old 20 rps throttle was below legitimate demand
-    assert rows["table writes (on-demand)"].verdict == OK
+    # Attempt budgets reserved before each check (issue 10) cost one more write per code check,
+    # sign-in and NIK submission: at this peak the writes need the table's quota raised (as the
+    # reads already do), and the plan says so with the number to ask for.
+    writes = rows["table writes (on-demand)"]
+    assert writes.verdict in {OK, "RAISE QUOTA"}
+    assert writes.verdict == OK or "TableWarmWriteUnits" in writes.action

@@ -24,7 +24,7 @@ from pydantic_core import PydanticKnownError
 
 import prakerja
 from prakerja.domain import errors
-from prakerja.domain.errors import DomainError, ValidationFailed
+from prakerja.domain.errors import DomainError
 from prakerja.http import i18n, problems, schemas
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -26,6 +26,11 @@ def login_key(throttle_key: str) -> Item:
     return key(f"LOGIN#{throttle_key}", "LOGIN")
 
 
+def reset_key(email_hash: str) -> Item:
+    """A password reset of one email (sha256 hex of the normalised email), known or not."""
+    return key(f"RESET#{email_hash}", "RESET")
+
+
 def idem_key(key_hash: str) -> Item:
     return key(f"IDEM#{key_hash}", "IDEM")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import to_item
 from prakerja.adapters.keys import nik_claim_key, reg_key
-from prakerja.adapters.registrations import get_registration
+from prakerja.adapters.registrations import get_registration, registration_from_item
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.models import OutboxJob, Registration
@@ -23,6 +23,43 @@ class DynamoNikStore:
     def get(self, registration_id: str) -> Registration | None:
         return get_registration(self._table, registration_id)
 
+    def reserve_nik_submission(
+        self, registration_id: str, day: str, max_per_day: int, token_generation: int | None
+    ) -> tuple[bool, Registration | None]:
+        can_submit = "attribute_exists(pk) AND email_verified = :t AND nik_status IN (:none, :rejected)"
+        state: dict[str, Any] = {":t": True, ":none": "NONE", ":rejected": "REJECTED", ":one": 1, ":day": day}
+        if token_generation is not None:  # the token's revocation, checked in the same write
+            can_submit += " AND (attribute_not_exists(token_gen) OR token_gen <= :gen)"
+            state[":gen"] = token_generation
+        new_day = True  # the common case: the first submission of the day
+        item = None
+        for _ in range(3):
+            if new_day:  # the first submission of the day starts its count
+                done, item = self._table.update_returning(
+                    reg_key(registration_id),
+                    "SET nik_day = :day, nik_day_count = :one",
+                    can_submit + " AND (attribute_not_exists(nik_day) OR nik_day <> :day)",
+                    state,
+                )
+            else:  # one more submission today, if any is left
+                done, item = self._table.update_returning(
+                    reg_key(registration_id),
+                    "ADD nik_day_count :one",
+                    can_submit + " AND nik_day = :day AND nik_day_count < :max",
+                    {**state, ":max": max_per_day},
+                )
+            if done or item is None:
+                return done, registration_from_item(item) if item else None
+            reg = registration_from_item(item)
+            counted_today = reg.nik_day == day
+            if not reg.email_verified or reg.nik_status not in ("NONE", "REJECTED"):
+                return False, reg
+            revoked = token_generation is not None and not reg.accepts_token(token_generation)
+            if revoked or (counted_today and reg.nik_day_count >= max_per_day):
+                return False, reg
+            new_day = not counted_today  # the other branch applies: decide again
+        return False, registration_from_item(item) if item else None
+
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         now = int(time.time())
         items: list[dict[str, Any]] = [
@@ -32,7 +69,7 @@ class DynamoNikStore:
                     "Key": reg_key(registration_id),
                     "UpdateExpression": (
                         "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
-                        "nik_request_hash = :rh, nik_seq = :seq, nik_day = :day, nik_day_count = :dc "
+                        "nik_request_hash = :rh, nik_seq = :seq "
                         "REMOVE nik_reason"
                     ),
                     "ConditionExpression": (
@@ -46,8 +83,6 @@ class DynamoNikStore:
                             ":ct": pending.ciphertext,
                             ":rh": pending.request_hash,
                             ":seq": pending.seq,
-                            ":day": pending.day,
-                            ":dc": pending.day_count,
                             ":expected": expected_seq,
                         }
                     ),

@@ -18,12 +18,17 @@ class DynamoPhotoStore:
     def get(self, registration_id: str) -> Registration | None:
         return get_registration(self._table, registration_id)
 
-    def set_upload_key(self, registration_id: str, key_: str) -> bool:
-        return bool(
-            self._table.update_if(
-                reg_key(registration_id), "SET photo_upload_key = :k", "attribute_exists(pk)", {":k": key_}
-            )
+    def set_upload_key(self, registration_id: str, key_: str, token_generation: int = 0) -> str:
+        # The token's revocation is checked in the same write (this route reads nothing else).
+        done, old = self._table.update_returning(
+            reg_key(registration_id),
+            "SET photo_upload_key = :k",
+            "attribute_exists(pk) AND (attribute_not_exists(token_gen) OR token_gen <= :gen)",
+            {":k": key_, ":gen": token_generation},
         )
+        if done:
+            return "OK"
+        return "REVOKED" if old else "GONE"
 
     def record_photo(self, registration_id: str, key_: str, status: str, reason: str | None) -> bool:
         now = int(time.time())

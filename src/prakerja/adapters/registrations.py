@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from prakerja.adapters.dynamo_codec import Item, from_item, to_item
-from prakerja.adapters.keys import email_key, idem_key, is_email_claim, login_key, reg_key
+from prakerja.adapters.keys import email_key, idem_key, login_key, reg_key
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
-from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
+from prakerja.domain.models import IdempotencyRecord, LoginGrant, OutboxJob, Registration
 from prakerja.domain.ports import IdempotencyHit, TransientConflict
 
 _REG_FIELDS = {f.name for f in dataclasses.fields(Registration)}
@@ -107,25 +107,23 @@ class DynamoRegistrationStore:
         response = json.loads(v["response"])
         return IdempotencyRecord(key_hash, v["body_hash"], str(response["registration_id"]), str(response["status"]))
 
-    def record_code_failure(self, registration_id: str, nonce: str, max_attempts: int) -> int | None:
-        result = self._table.update_if(
+    def reserve_code_attempt(self, registration_id: str, max_attempts: int) -> Registration | None:
+        done, item = self._table.update_returning(
             reg_key(registration_id),
-            "ADD code_attempts :one",
-            "code_nonce = :n AND code_attempts < :max AND email_verified = :f",
-            {":one": 1, ":n": nonce, ":max": max_attempts, ":f": False},
-            return_new=True,
+            "SET code_attempts = if_not_exists(code_attempts, :zero) + :one",
+            "attribute_exists(pk) AND email_verified = :f "
+            "AND (attribute_not_exists(code_attempts) OR code_attempts < :max)",
+            {":zero": 0, ":one": 1, ":f": False, ":max": max_attempts},
         )
-        if not isinstance(result, dict):
-            return None
-        return int(result["code_attempts"]["N"])
+        return registration_from_item(item) if done and item else None
 
-    def mark_email_verified(self, registration_id: str, nonce: str) -> bool:
+    def mark_email_verified(self, registration_id: str, nonce: str, max_attempts: int) -> bool:
         return bool(
             self._table.update_if(
                 reg_key(registration_id),
                 "SET email_verified = :t",
-                "code_nonce = :n AND email_verified = :f",
-                {":t": True, ":n": nonce, ":f": False},
+                "code_nonce = :n AND email_verified = :f AND code_attempts <= :max",
+                {":t": True, ":n": nonce, ":f": False, ":max": max_attempts},
             )
         )
 
@@ -194,41 +192,70 @@ class DynamoRegistrationStore:
             )
         )
 
-    def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]:
-        keys = [email_key(email), login_key(throttle_key)]
-        found: list[Item] = []
-        request: dict[str, Any] = {self._table.name: {"Keys": keys, "ConsistentRead": True}}
-        for _ in range(3):
-            resp = self._table.client.batch_get_item(RequestItems=request)
-            found.extend(resp.get("Responses", {}).get(self._table.name, []))
-            request = dict(resp.get("UnprocessedKeys") or {})
-            if not request:
-                break
-        registration_id: str | None = None
-        throttle = LoginThrottle()
-        for item in found:
-            v = from_item(item)
-            if is_email_claim(v["pk"]):
-                registration_id = v["registration_id"]
-            else:
-                throttle = LoginThrottle(int(v.get("failures", 0)), int(v.get("window_start", 0)))
-        return registration_id, throttle
+    def find_registration_id(self, email: str) -> str | None:
+        item = self._table.get(email_key(email))
+        return str(from_item(item)["registration_id"]) if item else None
 
-    def record_login_failure(self, throttle_key: str, now: int, window_s: int) -> None:
-        counted = self._table.update_if(
-            login_key(throttle_key),
-            "ADD failures :one",
-            "window_start > :cutoff",
-            {":one": 1, ":cutoff": now - window_s},
-        )
-        if not counted:
-            self._table.client.put_item(
-                TableName=self._table.name,
-                Item={
-                    **login_key(throttle_key),
-                    **to_item({"failures": 1, "window_start": now, "expires_at": now + window_s}),
-                },
+    def reserve_login(
+        self, registration_id: str | None, throttle_key: str, now: int, window_s: int, max_attempts: int
+    ) -> LoginGrant:
+        if registration_id is not None:
+            grant = reserve_in_window(
+                self._table, reg_key(registration_id), now, window_s, max_attempts, must_exist=True
             )
+            if grant is not None:
+                allowed, item, retry_after = grant
+                reg = registration_from_item(item) if allowed and item else None
+                return LoginGrant(allowed, reg, retry_after)
+        # No account (or its claim outlived it): the same budget on a throttle item of the email.
+        grant = reserve_in_window(self._table, login_key(throttle_key), now, window_s, max_attempts, must_exist=False)
+        allowed, _, retry_after = grant or (False, None, window_s)
+        return LoginGrant(allowed, None, retry_after)
 
-    def reset_login_failures(self, throttle_key: str) -> None:
-        self._table.client.delete_item(TableName=self._table.name, Key=login_key(throttle_key))
+    def release_login(self, registration_id: str) -> None:
+        self._table.update_if(
+            reg_key(registration_id), "REMOVE login_attempts, login_window", "attribute_exists(pk)", {}
+        )
+
+
+def reserve_in_window(
+    table: Table, item_key: Item, now: int, window_s: int, max_attempts: int, *, must_exist: bool
+) -> tuple[bool, Item | None, int] | None:
+    """Reserve one attempt of a budget of `max_attempts` per window (attributes `login_attempts`,
+    `login_window` = the window's start) with conditional updates only, so concurrent callers
+    never share an attempt. (allowed, item after the reservation, seconds until the window ends),
+    or None when `must_exist` and the item is absent."""
+    exists = "attribute_exists(pk) AND " if must_exist else ""
+    for _ in range(4):
+        # A new window when there is none or it has ended (the common case: a success releases).
+        done, item = table.update_returning(
+            item_key,
+            "SET login_attempts = :one, login_window = :now" + ("" if must_exist else ", expires_at = :exp"),
+            exists + "(attribute_not_exists(login_window) OR login_window <= :cutoff)",
+            {":one": 1, ":now": now, ":cutoff": now - window_s, **({} if must_exist else {":exp": now + window_s})},
+        )
+        if done:
+            return True, item, 0
+        if item is None:
+            if must_exist:
+                return None
+            continue
+        window = int(from_item(item).get("login_window", 0))
+        # The window is live: one more attempt in it, if any is left.
+        done, item = table.update_returning(
+            item_key,
+            "ADD login_attempts :one",
+            "login_window = :w AND login_attempts < :max",
+            {":one": 1, ":w": window, ":max": max_attempts},
+        )
+        if done:
+            return True, item, 0
+        if item is None:
+            if must_exist:
+                return None
+            continue
+        state = from_item(item)
+        if int(state.get("login_window", 0)) == window and int(state.get("login_attempts", 0)) >= max_attempts:
+            return False, item, max(1, window + window_s - now)
+        # The window changed between the two writes (released or restarted): decide again.
+    return False, None, 1

@@ -67,8 +67,9 @@ class Table:
             "Key": item_key,
             "UpdateExpression": update,
             "ConditionExpression": condition,
-            "ExpressionAttributeValues": {k: ser(v) for k, v in values.items()},
         }
+        if values:
+            kwargs["ExpressionAttributeValues"] = {k: ser(v) for k, v in values.items()}
         if names:
             kwargs["ExpressionAttributeNames"] = names
         if return_new:
@@ -81,6 +82,35 @@ class Table:
             attributes: Item = resp.get("Attributes", {})
             return attributes
         return True
+
+    def update_returning(
+        self,
+        item_key: Item,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        names: dict[str, str] | None = None,
+    ) -> tuple[bool, Item | None]:
+        """A conditional UpdateItem that also reads, in the same call: (True, the whole item after
+        the update) or (False, the whole item as it was when the condition failed; None if absent)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": item_key,
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {k: ser(v) for k, v in values.items()},
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        try:
+            resp = self.client.update_item(**kwargs)
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            old: Item | None = (getattr(exc, "response", {}) or {}).get("Item")
+            return False, old or None
+        new: Item = resp.get("Attributes", {})
+        return True, new
 
     def transact(self, items: list[dict[str, Any]]) -> list[str] | None:
         """Run a transaction; None on success, else the cancellation reason codes.

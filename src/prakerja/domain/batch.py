@@ -38,6 +38,7 @@ from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
 from prakerja.domain.models import Registration
 from prakerja.domain.ports import Clock, TransientConflict
+from prakerja.domain.sessions import ensure_current
 
 BATCH_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 NAME_MAX = 100
@@ -177,10 +178,11 @@ class BatchService:
         return sorted(self._store.list_batches(), key=lambda s: s.batch.batch_id)
 
     # -- join ----------------------------------------------------------------------------------
-    def join_batch(self, registration_id: str, batch_id: str) -> JoinResult:
+    def join_batch(self, registration_id: str, batch_id: str, *, token_generation: int | None = None) -> JoinResult:
         reg = self._store.get_registration(registration_id)
         if reg is None:
             raise errors.NotFound("No registration with this id.")
+        ensure_current(reg, token_generation)
         state = self._store.get_batch(batch_id) if BATCH_ID_PATTERN.match(batch_id) else None
         if state is None:
             raise errors.NotFound("No batch with this id.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prakerja.domain.models import Registration
-from prakerja.domain.security import verification_code
+from prakerja.domain.security import reset_code, verification_code
 
 
 class PermanentEmailFailure(Exception):
@@ -62,6 +62,25 @@ def render(
                 f"Kode berlaku {life_id}. Jangan berikan kode ini kepada siapa pun.\n\n"
                 f"Your verification code: {code}\n"
                 f"It expires in {life_en}. Never share it with anyone.\n"
+            ),
+        )
+    if template == "reset_code":
+        nonce = str(payload.get("nonce", ""))
+        if not nonce:
+            return None
+        # The code dies with a newer request or once used; a late email carries a dead code.
+        code = reset_code(code_key, reg.registration_id, nonce)
+        return Email(
+            to=reg.email,
+            subject="Kode atur ulang kata sandi Prakerja / Prakerja password reset code",
+            text=(
+                f"Halo {reg.full_name},\n\n"
+                f"Kode untuk mengatur ulang kata sandi Anda: {code}\n"
+                "Kode berlaku 15 menit. Jangan berikan kode ini kepada siapa pun.\n"
+                "Jika Anda tidak meminta pengaturan ulang, abaikan email ini: kata sandi Anda tidak berubah.\n\n"
+                f"Your password reset code: {code}\n"
+                "It expires in 15 minutes. Never share it with anyone.\n"
+                "If you did not ask for a reset, ignore this email: your password stays the same.\n"
             ),
         )
     if template == "nik_result":

@@ -17,6 +17,8 @@ CODE_MAX_ATTEMPTS = 5
 RESEND_COOLDOWN_S = 60
 RESENDS_PER_DAY = 5
 NIK_SUBMISSIONS_PER_DAY = 5
+LOGIN_MAX_ATTEMPTS = 5  # password checks per email per window (reserved before each check)
+LOGIN_WINDOW_S = 15 * 60
 
 
 @dataclass
@@ -52,6 +54,16 @@ class Registration:
     photo_upload_key: str | None = None
     # Batch
     batch_id: str | None = None
+    # Sessions: a token is accepted while its generation (claim `gen`) is >= token_gen; sign-out
+    # and password reset raise token_gen, revoking every token issued before.
+    token_gen: int = 0
+    # Sign-in budget: password checks reserved in the current window (see LOGIN_MAX_ATTEMPTS).
+    login_attempts: int = 0
+    login_window: int = 0
+
+    def accepts_token(self, generation: int) -> bool:
+        """A token of this generation is still valid for this registration (not revoked)."""
+        return generation >= self.token_gen
 
     @property
     def code_queued(self) -> bool:
@@ -94,6 +106,15 @@ class IdempotencyRecord:
 class LoginThrottle:
     failures: int = 0
     window_start: int = 0
+
+
+@dataclass(frozen=True)
+class LoginGrant:
+    """The outcome of reserving one password check of an email's sign-in budget."""
+
+    allowed: bool
+    registration: Registration | None = None  # as read by the reservation (None: no such account)
+    retry_after_s: int = 0  # when refused: until the window ends
 
 
 def utc_day(epoch_s: float) -> str:

@@ -22,6 +22,7 @@ from prakerja.domain import errors, resilience, security
 from prakerja.domain.models import NIK_SUBMISSIONS_PER_DAY, OutboxJob, Registration, seconds_to_next_utc_day, utc_day
 from prakerja.domain.nik import RegistryUnavailable, RegistryVerdict, check_nik_structure, mask_nik
 from prakerja.domain.ports import Clock, Keys, TransientConflict
+from prakerja.domain.sessions import ensure_current
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,6 @@ class PendingNik:
     ciphertext: str
     request_hash: str
     seq: int
-    day: str
-    day_count: int
 
 
 class NikCipher(Protocol):
@@ -57,6 +56,14 @@ class NikCipher(Protocol):
 
 class NikStore(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
+
+    def reserve_nik_submission(
+        self, registration_id: str, day: str, max_per_day: int, token_generation: int | None
+    ) -> tuple[bool, Registration | None]:
+        """Atomically count one submission of `day` BEFORE it is processed, if the registration
+        can take one (email verified, no NIK pending or verified, a token of `token_generation`
+        still valid; None: no token to check) and fewer than max_per_day were counted: (True, the registration after the
+        reservation) or (False, the registration as it is; None when it does not exist)."""
 
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         """Atomically: registration -> PENDING (if its nik_seq is still expected_seq), bind the
@@ -93,23 +100,60 @@ class NikVerificationService:
         self._keys = keys
         self._clock = clock
 
-    def verify_nik(self, registration_id: str, sub: NikSubmission) -> None:
+    def verify_nik(self, registration_id: str, sub: NikSubmission, *, token_generation: int | None = None) -> None:
         problems = check_nik_structure(sub.nik, sub.birth_date, sub.gender)
         if problems:
             raise errors.ValidationFailed(problems)
         request_hash = security.fingerprint(self._keys.nik, sub.canonical())
-        for _ in range(3):
-            reg = self._store.get(registration_id)
-            if reg is None:
-                raise errors.NotFound("No registration with this id.")
+        # One of today's submissions is reserved atomically BEFORE anything can answer nik-taken
+        # or spend a KMS call: the route is no unlimited "is this NIK registered?" oracle, and N
+        # parallel submissions get at most NIK_SUBMISSIONS_PER_DAY past this line. The
+        # reservation is also the read: it is refused (spending nothing) when the registration
+        # cannot take a submission, and the answer is decided from the state it returns.
+        now = self._clock.now()
+        today = utc_day(now)
+        reserved, reg = self._store.reserve_nik_submission(
+            registration_id, today, NIK_SUBMISSIONS_PER_DAY, token_generation
+        )
+        if reg is None:
+            raise errors.NotFound("No registration with this id.")
+        ensure_current(reg, token_generation)
+        if not reserved:
             if self._already_done(reg, request_hash):
                 return
+            raise errors.TooManyAttempts(
+                "At most 5 NIK submissions a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
+            )
+        details = json.dumps(
+            {"nik": sub.nik, "full_name": sub.full_name, "birth_date": sub.birth_date.isoformat(), "gender": sub.gender}
+        )
+        ciphertext = self._cipher.encrypt(details, registration_id)
+        for _ in range(3):
+            pending = PendingNik(
+                fingerprint=security.fingerprint(self._keys.nik, sub.nik),
+                masked=mask_nik(sub.nik),
+                ciphertext=ciphertext,
+                request_hash=request_hash,
+                seq=reg.nik_seq + 1,
+            )
             try:
-                self._submit(reg, sub, request_hash)
+                self._store.submit_nik(
+                    registration_id, reg.nik_seq, pending, nik_check_job(registration_id, pending.seq)
+                )
                 return
             except TransientConflict:
-                continue  # the registration changed under us: decide again from fresh state
+                # The registration changed under us: decide again from fresh state.
+                reg = self._require(registration_id, token_generation)
+                if self._already_done(reg, request_hash):
+                    return
         raise errors.ServiceUnavailable("Please retry.")
+
+    def _require(self, registration_id: str, token_generation: int | None) -> Registration:
+        reg = self._store.get(registration_id)
+        if reg is None:
+            raise errors.NotFound("No registration with this id.")
+        ensure_current(reg, token_generation)
+        return reg
 
     def _already_done(self, reg: Registration, request_hash: str) -> bool:
         if reg.nik_status == "PENDING":
@@ -121,30 +165,6 @@ class NikVerificationService:
         if not reg.email_verified:
             raise errors.EmailNotVerified("Verify your email address first.")
         return False
-
-    def _submit(self, reg: Registration, sub: NikSubmission, request_hash: str) -> None:
-        now = self._clock.now()
-        today = utc_day(now)
-        count = reg.nik_day_count if reg.nik_day == today else 0
-        if count >= NIK_SUBMISSIONS_PER_DAY:
-            raise errors.TooManyAttempts(
-                "At most 5 NIK submissions a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
-            )
-        details = json.dumps(
-            {"nik": sub.nik, "full_name": sub.full_name, "birth_date": sub.birth_date.isoformat(), "gender": sub.gender}
-        )
-        pending = PendingNik(
-            fingerprint=security.fingerprint(self._keys.nik, sub.nik),
-            masked=mask_nik(sub.nik),
-            ciphertext=self._cipher.encrypt(details, reg.registration_id),
-            request_hash=request_hash,
-            seq=reg.nik_seq + 1,
-            day=today,
-            day_count=count + 1,
-        )
-        self._store.submit_nik(
-            reg.registration_id, reg.nik_seq, pending, nik_check_job(reg.registration_id, pending.seq)
-        )
 
 
 # -- the worker side -----------------------------------------------------------------------------

@@ -16,13 +16,15 @@ from prakerja.domain.photo import (
     parse_photo_key,
     photo_object_key,
 )
+from prakerja.domain.sessions import REVOKED_DETAIL
 
 
 class PhotoStore(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def set_upload_key(self, registration_id: str, key: str) -> bool:
-        """Remember the key of the latest presigned upload; False if the registration is gone."""
+    def set_upload_key(self, registration_id: str, key: str, token_generation: int = 0) -> str:
+        """Remember the key of the latest presigned upload if a token of `token_generation` is
+        still valid: "OK", "REVOKED" (signed out / password reset) or "GONE"."""
 
     def record_photo(self, registration_id: str, key: str, status: str, reason: str | None) -> bool:
         """Store the verdict if `key` is still the latest upload; False when stale."""
@@ -72,9 +74,12 @@ class PhotoService:
         self._store = store
         self._storage = storage
 
-    def upload_photo(self, registration_id: str, content_type: str) -> PresignedUpload:
+    def upload_photo(self, registration_id: str, content_type: str, *, token_generation: int = 0) -> PresignedUpload:
         key = photo_object_key(registration_id, secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"))
-        if not self._store.set_upload_key(registration_id, key):
+        outcome = self._store.set_upload_key(registration_id, key, token_generation)
+        if outcome == "REVOKED":
+            raise errors.Unauthorized(REVOKED_DETAIL)
+        if outcome != "OK":
             raise errors.NotFound("No registration with this id.")
         return self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
 

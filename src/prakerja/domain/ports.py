@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from prakerja.domain.models import IdempotencyRecord, LoginThrottle, OutboxJob, Registration
+from prakerja.domain.models import IdempotencyRecord, LoginGrant, OutboxJob, Registration
 
 
 class Clock(Protocol):
@@ -50,11 +50,13 @@ class RegistrationStore(Protocol):
 
     def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None: ...
 
-    def record_code_failure(self, registration_id: str, nonce: str, max_attempts: int) -> int | None:
-        """Atomically count one wrong code for this nonce; the new count, or None when the
-        code is already dead or was replaced."""
+    def reserve_code_attempt(self, registration_id: str, max_attempts: int) -> Registration | None:
+        """Atomically count one code check BEFORE it happens (if the email is not verified and
+        fewer than max_attempts were counted): the registration as it is after the reservation
+        (its nonce is the code to check against), or None when refused or gone."""
 
-    def mark_email_verified(self, registration_id: str, nonce: str) -> bool: ...
+    def mark_email_verified(self, registration_id: str, nonce: str, max_attempts: int) -> bool:
+        """Verified if the code of `nonce` is still current, within budget and not yet used."""
 
     def replace_code(
         self,
@@ -80,8 +82,17 @@ class RegistrationStore(Protocol):
         """Stamp when the email of code `nonce` was handed to SES, if that code is still current and
         not stamped yet; False otherwise."""
 
-    def login_lookup(self, email: str, throttle_key: str) -> tuple[str | None, LoginThrottle]: ...
+    def find_registration_id(self, email: str) -> str | None:
+        """The registration holding this (normalised) email, if any."""
 
-    def record_login_failure(self, throttle_key: str, now: int, window_s: int) -> None: ...
+    def reserve_login(
+        self, registration_id: str | None, throttle_key: str, now: int, window_s: int, max_attempts: int
+    ) -> LoginGrant:
+        """Atomically reserve one password check of the email's budget BEFORE checking it
+        (at most max_attempts per window of window_s). Known registration: the budget lives on
+        the registration item and the grant carries the registration as read by the reservation;
+        unknown email (or a claim whose registration is gone): on a throttle item of
+        `throttle_key`, so both answer alike."""
 
-    def reset_login_failures(self, throttle_key: str) -> None: ...
+    def release_login(self, registration_id: str) -> None:
+        """The password was right: give the budget back (a new window starts at the next miss)."""

@@ -12,6 +12,8 @@ from prakerja.domain import errors, security
 from prakerja.domain.models import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL_S,
+    LOGIN_MAX_ATTEMPTS,
+    LOGIN_WINDOW_S,
     QUEUED_CODE_GRACE_S,
     RESEND_COOLDOWN_S,
     RESENDS_PER_DAY,
@@ -24,8 +26,6 @@ from prakerja.domain.models import (
 from prakerja.domain.ports import Clock, IdempotencyHit, Keys, RegistrationStore, TransientConflict
 
 IDEMPOTENCY_TTL_S = 24 * 3600
-LOGIN_MAX_FAILURES = 5
-LOGIN_WINDOW_S = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -121,34 +121,32 @@ class RegistrationService:
 
     # -- email verification -------------------------------------------------------------------
     def verify_email(self, registration_id: str, code: str) -> Session:
-        reg = self._require(registration_id)
+        # The attempt is counted BEFORE the code is compared (one conditional write that also
+        # reads the state): N parallel guesses compare at most CODE_MAX_ATTEMPTS codes.
+        reg = self._store.reserve_code_attempt(registration_id, CODE_MAX_ATTEMPTS)
+        if reg is None:
+            return self._refused(registration_id)
         now = self._clock.now()
-        if reg.email_verified:
-            raise errors.AlreadyVerified("This email address is already verified; log in instead.")
-        if reg.code_attempts >= CODE_MAX_ATTEMPTS:
-            raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
         # A code lives code_ttl_s from when its email was handed to SES; while it is still queued
         # nobody can have it, so it has not started to expire (a guess counts as a wrong code).
         if reg.code_sent_at and now > reg.code_sent_at + self._code_ttl_s:
             raise errors.CodeExpired("The code has expired: request a new code.")
         if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
-            if not self._store.mark_email_verified(registration_id, reg.code_nonce):
-                return self._after_race(registration_id)
-            return self._session(registration_id, now)
-        attempts = self._store.record_code_failure(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS)
-        if attempts is None:
-            return self._after_race(registration_id)
+            if not self._store.mark_email_verified(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS):
+                return self._refused(registration_id)
+            return self._session(registration_id, now, reg.token_gen)
         raise errors.CodeMismatch(
-            "The code is not correct.", extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - attempts)}
+            "The code is not correct.", extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - reg.code_attempts)}
         )
 
-    def _after_race(self, registration_id: str) -> Session:
-        """A concurrent request changed the code state: answer from the fresh state."""
+    def _refused(self, registration_id: str) -> Session:
+        """The reservation (or the verification) was refused: say why, from the fresh state."""
         reg = self._require(registration_id)
         if reg.email_verified:
             raise errors.AlreadyVerified("This email address is already verified; log in instead.")
         if reg.code_attempts >= CODE_MAX_ATTEMPTS:
             raise errors.TooManyAttempts("Too many wrong codes: request a new code.")
+        # A new code was sent meanwhile (the attempts were reset): this guess was for the old one.
         raise errors.CodeMismatch(
             "The code is not correct.",
             extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - reg.code_attempts)},
@@ -187,28 +185,29 @@ class RegistrationService:
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, email: str, password: str) -> Session:
         now = int(self._clock.now())
-        throttle_key = security.sha256_hex(email)
-        registration_id, throttle = self._store.login_lookup(email, throttle_key)
-        window_end = throttle.window_start + LOGIN_WINDOW_S
-        if throttle.failures >= LOGIN_MAX_FAILURES and now < window_end:
+        registration_id = self._store.find_registration_id(email)
+        # One password check of the email's budget is reserved BEFORE checking (a conditional
+        # write that also reads the registration): N parallel guesses check at most the budget.
+        grant = self._store.reserve_login(
+            registration_id, security.sha256_hex(email), now, LOGIN_WINDOW_S, LOGIN_MAX_ATTEMPTS
+        )
+        if not grant.allowed:
             raise errors.TooManyAttempts(
                 "Too many failed logins for this email: wait and try again.",
-                retry_after_s=window_end - now,
+                retry_after_s=max(1, grant.retry_after_s),
             )
-        reg = self._store.get(registration_id) if registration_id else None
+        reg = grant.registration
         if reg is None:
             security.verify_password(password, self._dummy())  # same cost as a real check
-            ok = False
-        else:
-            ok = security.verify_password(password, reg.password_hash)
-        if not ok or reg is None:
-            self._store.record_login_failure(throttle_key, now, LOGIN_WINDOW_S)
             raise errors.InvalidCredentials("Email or password is not correct.")
+        if not security.verify_password(password, reg.password_hash):
+            raise errors.InvalidCredentials("Email or password is not correct.")
+        self._store.release_login(reg.registration_id)
         if not reg.email_verified:
             raise errors.EmailNotVerified("Verify your email address first (check your inbox).")
-        if throttle.failures:
-            self._store.reset_login_failures(throttle_key)
-        return self._session(reg.registration_id, now)
+        # The token's generation is the one read by the reservation: a password reset or
+        # sign-out committed after that read revokes this token too.
+        return self._session(reg.registration_id, now, reg.token_gen)
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -226,6 +225,10 @@ class RegistrationService:
             raise errors.NotFound("No registration with this id.")
         return reg
 
-    def _session(self, registration_id: str, now: float) -> Session:
-        token = security.issue_token(self._keys.token, registration_id, now=int(now), ttl_s=self._token_ttl_s)
-        return Session(registration_id, token, self._token_ttl_s)
+    def _session(self, registration_id: str, now: float, generation: int) -> Session:
+        return issue_session(self._keys.token, registration_id, now, generation, self._token_ttl_s)
+
+
+def issue_session(token_key: bytes, registration_id: str, now: float, generation: int, ttl_s: int) -> Session:
+    token = security.issue_token(token_key, registration_id, now=int(now), ttl_s=ttl_s, generation=generation)
+    return Session(registration_id, token, ttl_s)

@@ -85,6 +85,22 @@ def code_matches(code_key: bytes, registration_id: str, nonce: str, candidate: s
     return hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
 
 
+# Password-reset codes: the same derivation in their own domain ("reset:" never prefixes a
+# registration id, which is 32 hex), so a verification code can never be a reset code.
+RESET_CODE_CONTEXT = "reset:"
+
+
+def reset_code(code_key: bytes, registration_id: str, nonce: str) -> str:
+    return verification_code(code_key, RESET_CODE_CONTEXT + registration_id, nonce)
+
+
+def reset_code_matches(code_key: bytes, registration_id: str | None, nonce: str, candidate: str) -> bool:
+    """Constant work whether or not a registration stands behind the reset (no enumeration)."""
+    expected = reset_code(code_key, registration_id or "-", nonce)
+    same = hmac.compare_digest(expected.encode(), candidate.encode("utf-8", "replace"))
+    return same and registration_id is not None
+
+
 # --- fingerprints -------------------------------------------------------------------
 def fingerprint(key: bytes, value: str) -> str:
     return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -105,10 +121,15 @@ class TokenClaims:
     registration_id: str
     issued_at: int
     expires_at: int
+    # The registration's token generation when the token was issued (claim `gen`, 0 if absent):
+    # sign-out and password reset raise the registration's generation, revoking older tokens.
+    generation: int = 0
 
 
-def issue_token(token_key: bytes, registration_id: str, *, now: int, ttl_s: int) -> str:
-    payload = {"iss": ISSUER, "sub": registration_id, "iat": now, "exp": now + ttl_s}
+def issue_token(token_key: bytes, registration_id: str, *, now: int, ttl_s: int, generation: int = 0) -> str:
+    """Claims: iss, sub, iat, exp, gen. New claims (and a `kid` header) can be added without
+    breaking verification of tokens issued before."""
+    payload = {"iss": ISSUER, "sub": registration_id, "iat": now, "exp": now + ttl_s, "gen": generation}
     body = _b64e(json.dumps(payload, separators=(",", ":")).encode())
     signing_input = f"{_HEADER}.{body}"
     sig = hmac.new(token_key, signing_input.encode("ascii"), hashlib.sha256).digest()
@@ -126,11 +147,12 @@ def verify_token(token_key: bytes, token: str, *, now: int) -> TokenClaims | Non
             return None
         claims = json.loads(_b64d(body))
         sub, iat, exp = claims["sub"], int(claims["iat"]), int(claims["exp"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
+        gen = int(claims.get("gen", 0))
+    except (ValueError, KeyError, TypeError, UnicodeError, AttributeError):
         return None
-    if claims.get("iss") != ISSUER or not isinstance(sub, str) or exp <= now:
+    if claims.get("iss") != ISSUER or not isinstance(sub, str) or exp <= now or gen < 0:
         return None
-    return TokenClaims(registration_id=sub, issued_at=iat, expires_at=exp)
+    return TokenClaims(registration_id=sub, issued_at=iat, expires_at=exp, generation=gen)
 
 
 # --- masking ----------------------------------------------------------------------------

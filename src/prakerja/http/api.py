@@ -224,8 +224,9 @@ class ApiFunction:
     def header(self, name: str) -> str | None:
         return self.request().headers.get(name.lower())
 
-    def authenticate(self, registration_id: str, token_key: bytes) -> TokenClaims:
-        """401 without a valid token; 404 when the token belongs to someone else."""
+    def bearer(self, token_key: bytes) -> TokenClaims:
+        """The claims of the request's valid, unexpired bearer token; 401 otherwise. Revocation
+        (claims.generation) is checked against the registration by the operation that reads it."""
         auth = self.header("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -233,6 +234,11 @@ class ApiFunction:
         claims = verify_token(token_key, token.strip(), now=int(time.time()))
         if claims is None:
             raise errors.Unauthorized("The bearer token is invalid or has expired.")
+        return claims
+
+    def authenticate(self, registration_id: str, token_key: bytes) -> TokenClaims:
+        """401 without a valid token; 404 when the token belongs to someone else."""
+        claims = self.bearer(token_key)
         if claims.registration_id != registration_id:
             raise errors.NotFound("No registration with this id.")
         return claims

@@ -113,6 +113,34 @@ class SessionBody(Body):
         return normalise_email(v)  # also keeps the lookup key within DynamoDB's key size
 
 
+class PasswordResetBody(Body):
+    email: Annotated[str, StringConstraints(max_length=1000)]
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return normalise_email(v)
+
+
+class PasswordResetConfirmBody(Body):
+    email: Annotated[str, StringConstraints(max_length=1000)]
+    code: Annotated[str, StringConstraints(max_length=20)]
+    new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.password_policy
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        return normalise_email(v)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        code = v.strip()
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise ValueError("must be the 6-digit code from the email")
+        return code
+
+
 class NikBody(Body):
     nik: Annotated[str, StringConstraints(max_length=64)]
     full_name: FullName
