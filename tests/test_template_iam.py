@@ -48,12 +48,21 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     "VerifyEmailFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}},
     "ResendCodeFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}, "PutItem": {"OUTBOX#*"}},
     "CreateSessionFunction": {
-        "BatchGetItem": {"EMAIL#*", "LOGIN#*"},
-        "GetItem": {"REG#*"},
-        "PutItem": {"LOGIN#*"},
-        "UpdateItem": {"LOGIN#*"},
-        "DeleteItem": {"LOGIN#*"},
+        "GetItem": {"EMAIL#*", "REG#*"},
+        "UpdateItem": {"REG#*", "LOGIN#*"},  # the sign-in budget (LOGIN# for an email without an account)
     },
+    "RequestPasswordResetFunction": {
+        "BatchGetItem": {"EMAIL#*", "RESET#*"},
+        "PutItem": {"RESET#*", "OUTBOX#*"},
+        "ConditionCheckItem": {"EMAIL#*"},
+    },
+    "ConfirmPasswordResetFunction": {
+        "GetItem": {"RESET#*", "REG#*"},
+        "UpdateItem": {"RESET#*", "REG#*"},
+        "DeleteItem": {"RESET#*"},
+        "ConditionCheckItem": {"EMAIL#*"},
+    },
+    "DeleteSessionFunction": {"UpdateItem": {"REG#*"}},
     "GetRegistrationFunction": {"GetItem": {"REG#*"}},
     "HealthFunction": {},
     "GetStatusFunction": {"GetItem": {"BREAKER#*"}},  # the breaker item only, read
@@ -105,11 +114,13 @@ TOKEN_USERS = {
     "VerifyNikFunction",
     "UploadPhotoFunction",
     "JoinBatchFunction",
+    "ConfirmPasswordResetFunction",  # issues a token
+    "DeleteSessionFunction",  # checks the token it revokes
 }
-CODE_USERS = {"VerifyEmailFunction", "SendEmailFunction"}  # checks codes / emails them
+CODE_USERS = {"VerifyEmailFunction", "SendEmailFunction", "ConfirmPasswordResetFunction"}  # checks codes / emails them
 # The code reads APP_SECRET_ARN today, at cold start, wherever it builds the registration service or
 # checks a token; CheckNik, InspectPhoto, ListBatches, the relay and health never read a secret.
-APP_SECRET_READERS = TOKEN_USERS | CODE_USERS | {"RegisterFunction", "ResendCodeFunction"}
+APP_SECRET_READERS = TOKEN_USERS | CODE_USERS | {"RegisterFunction", "ResendCodeFunction", "RequestPasswordResetFunction"}
 SECRET_READERS = {
     "AppSecret": APP_SECRET_READERS,
     "TokenSigningSecret": TOKEN_USERS,

@@ -258,7 +258,7 @@ def test_given_kms_throttling_or_transient_failure_when_submitting_a_nik_then_50
 def test_given_a_dynamodb_timeout_when_verifying_a_code_then_503(box, capsys, exc):
     rid = body(register())["registration_id"]
     capsys.readouterr()
-    fault = Fault("dynamodb", "GetItem", raise_(exc))
+    fault = Fault("dynamodb", "UpdateItem", raise_(exc))  # the attempt is reserved first
     assert_busy(verify(rid), "dynamodb", capsys)
     assert fault.calls == runtime.MAX_ATTEMPTS  # botocore retried (standard mode) before giving up
 
