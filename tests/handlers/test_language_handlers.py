@@ -4,7 +4,6 @@ titles, details and field messages, Content-Language on every answer, slugs unch
 from __future__ import annotations
 
 import time
-
 import uuid
 from collections.abc import Iterator
 from typing import Any
