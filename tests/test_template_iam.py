@@ -120,7 +120,9 @@ TOKEN_USERS = {
 CODE_USERS = {"VerifyEmailFunction", "SendEmailFunction", "ConfirmPasswordResetFunction"}  # checks codes / emails them
 # The code reads APP_SECRET_ARN today, at cold start, wherever it builds the registration service or
 # checks a token; CheckNik, InspectPhoto, ListBatches, the relay and health never read a secret.
-APP_SECRET_READERS = TOKEN_USERS | CODE_USERS | {"RegisterFunction", "ResendCodeFunction", "RequestPasswordResetFunction"}
+APP_SECRET_READERS = (
+    TOKEN_USERS | CODE_USERS | {"RegisterFunction", "ResendCodeFunction", "RequestPasswordResetFunction"}
+)
 SECRET_READERS = {
     "AppSecret": APP_SECRET_READERS,
     "TokenSigningSecret": TOKEN_USERS,
