@@ -4,6 +4,12 @@ moto's conditional writes (ConditionExpression, TransactWriteItems) are not atom
 threads, so every request runs under one global lock. SQS long polls would hold that lock
 for their whole wait, so ReceiveMessage with a wait is emulated: short polls (WaitTimeSeconds
 0) repeated outside the lock until a message arrives or the wait is over.
+
+Housekeeping, so that the process stays flat under a crowd: each stream's records are trimmed
+once every registered consumer (the stream pollers) has read past them, keeping the last
+PRAKERJA_STREAM_RETAIN of those (default 1000) for anyone else reading the stream, and any record
+older than 24 hours; a background sweep every PRAKERJA_TTL_SWEEP_S seconds (default 30, 0 = off)
+deletes the items whose TTL has expired, as DynamoDB's TTL does (infra/local/moto_fixes.py).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from infra.local.names import ACCOUNT_ID, HOST
 log = logging.getLogger("infra.local.moto")
 _LONG_POLL_STEP_S = 0.05
 _SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
+DEFAULT_STREAM_RETAIN = 1000
+DEFAULT_TTL_SWEEP_S = 30.0
+_TTL_DELETES_PER_LOCK = 100
 StartResponse = Callable[..., Any]
 
 
@@ -129,6 +138,11 @@ class MotoServer:
         self._thread: threading.Thread | None = None
         self.faults: Any = None  # infra.local.faults.FaultInjector, in front of moto
         self.iam: Any = None  # infra.local.iam.IamEnforcer, in front of the faults (None: IAM off)
+        self.stream_retain = _non_negative(os.environ, "PRAKERJA_STREAM_RETAIN", DEFAULT_STREAM_RETAIN)
+        self.ttl_sweep_s = float(_non_negative(os.environ, "PRAKERJA_TTL_SWEEP_S", DEFAULT_TTL_SWEEP_S))
+        self._read_positions: dict[str, dict[str, int | None]] = {}  # stream ARN -> consumer -> read through
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -157,8 +171,14 @@ class MotoServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
+        if self.ttl_sweep_s > 0:
+            self._sweeper = threading.Thread(target=self._sweep_forever, name="moto-ttl", daemon=True)
+            self._sweeper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(5)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -182,3 +202,76 @@ class MotoServer:
 
         with self.lock:
             dynamodbstreams_backends[ACCOUNT_ID][self.region].shard_iterators.pop(iterator, None)
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    def stream_consumer(self, stream_arn: str, consumer: str) -> Callable[[str], int]:
+        """Register `consumer` as a reader of `stream_arn`; returns the callback it calls with the
+        sequence number it has read through (records nobody still needs are then trimmed).
+
+        Until every registered consumer has read something, nothing is trimmed by position."""
+        self._read_positions.setdefault(stream_arn, {})[consumer] = None
+        return lambda sequence_number: self._read_through(stream_arn, consumer, int(sequence_number))
+
+    def _read_through(self, stream_arn: str, consumer: str, sequence_number: int) -> int:
+        from infra.local import moto_fixes
+
+        positions = self._read_positions[stream_arn]
+        with self.lock:
+            positions[consumer] = sequence_number
+            if any(p is None for p in positions.values()):
+                return 0
+            shard = self._stream_shard(stream_arn)
+            if shard is None:
+                return 0
+            return moto_fixes.trim_shard(shard, min(p for p in positions.values() if p is not None), self.stream_retain)
+
+    def _stream_shard(self, stream_arn: str) -> Any:
+        table = self._dynamodb().tables.get(stream_arn.split(":", 5)[5].split("/")[1])
+        return table.stream_shard if table is not None else None
+
+    def _dynamodb(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[ACCOUNT_ID][self.region]
+
+    def sweep(self, now: float | None = None) -> int:
+        """One housekeeping round: the items whose TTL has expired are deleted (a REMOVE stream
+        record each, by the DynamoDB service) and stream records older than 24 hours dropped.
+        The lock is taken in short steps, so requests interleave. Returns the items deleted."""
+        from infra.local import moto_fixes
+
+        at = time.time() if now is None else now
+        deleted = 0
+        for name in list(self._dynamodb().tables):
+            with self.lock:
+                table = self._dynamodb().tables.get(name)
+                keys = moto_fixes.expired_keys(table, at) if table is not None else []
+            for start in range(0, len(keys), _TTL_DELETES_PER_LOCK):
+                with self.lock:
+                    deleted += moto_fixes.expire_items(table, keys[start : start + _TTL_DELETES_PER_LOCK], at)
+            with self.lock:
+                if table is not None and table.stream_shard is not None:
+                    moto_fixes.trim_shard(table.stream_shard, None, 0)
+        if deleted:
+            log.info("TTL deleted expired items", extra={"count": deleted})
+        return deleted
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.wait(self.ttl_sweep_s):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("TTL sweep failed")
+
+
+def _non_negative(environ: Mapping[str, str], name: str, default: float) -> Any:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a non-negative number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {raw!r}")
+    return value

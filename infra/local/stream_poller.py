@@ -159,6 +159,7 @@ class StreamPoller:
         function_arn: str,
         on_failure: Callable[[str], None] | None = None,
         forget_iterator: Callable[[str], None] | None = None,
+        read_through: Callable[[str], Any] | None = None,
     ) -> None:
         self.source = source
         self._streams = client
@@ -167,6 +168,7 @@ class StreamPoller:
         self._function_arn = function_arn
         self._on_failure = on_failure
         self._forget = forget_iterator
+        self._read_through = read_through  # told the last sequence number read: older records may go
         self._delivery = StreamDelivery(source, invoke, self._give_up)
         self._shards: dict[str, ShardState] = {}
         self._thread = threading.Thread(target=self._run, name=f"stream-poller-{source.function}", daemon=True)
@@ -222,6 +224,8 @@ class StreamPoller:
         if raw:
             shard.last_fetched = raw[-1]["dynamodb"]["SequenceNumber"]
             self._delivery.add(shard, [lambda_record(r, self.source.stream_arn, self._region) for r in raw])
+            if self._read_through is not None:
+                self._read_through(shard.last_fetched)
         return bool(raw)
 
     def _iterator(self, shard: ShardState) -> str:
@@ -295,7 +299,7 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str, region: str) -> dict[
     for image in ("NewImage", "OldImage"):
         if image in source:
             ddb[image] = _attribute_values(source[image])
-    return {
+    record = {
         "eventID": raw.get("eventID"),
         "eventName": raw.get("eventName"),
         "eventVersion": "1.1",
@@ -304,6 +308,10 @@ def lambda_record(raw: Mapping[str, Any], stream_arn: str, region: str) -> dict[
         "dynamodb": ddb,
         "eventSourceARN": stream_arn,
     }
+    identity = raw.get("userIdentity")
+    if identity:  # a TTL delete; Lambda writes it {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+        record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
+    return record
 
 
 def _attribute_values(item: Mapping[str, Any]) -> dict[str, Any]:
