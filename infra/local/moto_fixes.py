@@ -31,6 +31,11 @@ is the DynamoDB service, as TTL deletes are.
 SQS DeleteMessage: moto remembers the receipt handles of every message ever deleted (so that a
 second delete succeeds); the fix remembers the most recent ones only, and deletes in one pass.
 
+Per-request overhead of moto's server, paid under the global lock: working out which backend a
+request is for listed moto's package directory (os.listdir and a stat per service, ~150) and
+finding the handler method ran inspect.getmembers over the response class, for every request.
+Both answers never change in a process, so they are computed once.
+
 SQS ReceiveMessage: the retention check of each received message computed all the queue's
 attributes (counting every message in the queue), so receiving from a backlog was quadratic;
 and those attributes (read for every message sent too) are computed in one pass.
@@ -42,6 +47,7 @@ import base64
 import calendar
 import copy
 import datetime
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -420,6 +426,34 @@ def queue_delete_message(self: Any, receipt_handle: str) -> None:
     self._messages = kept
 
 
+@functools.cache
+def moto_modules() -> frozenset[str]:
+    """`moto.backends.list_of_moto_modules()`, listed once (it walked moto's directory per request)."""
+    from moto import backends
+
+    return frozenset(original_function(backends, "list_of_moto_modules")())
+
+
+@functools.cache
+def method_names(cls: type) -> frozenset[str]:
+    """`moto.core.utils.method_names_from_class(cls)` once per class (inspect.getmembers per request)."""
+    from moto.core import utils
+
+    return frozenset(utils.method_names_from_class(cls))
+
+
+_ORIGINAL_FUNCTIONS: dict[tuple[str, str], Any] = {}
+
+
+def original_function(module: Any, name: str) -> Any:
+    return _ORIGINAL_FUNCTIONS.get((module.__name__, name), getattr(module, name))
+
+
+def _replace_function(module: Any, name: str, new: Any) -> None:
+    _ORIGINAL_FUNCTIONS.setdefault((module.__name__, name), getattr(module, name))
+    setattr(module, name, new)
+
+
 def _wire_json(value: Any) -> Any:
     """JSON for what json cannot encode itself, as the JSON protocol writes it: timestamps as epoch
     seconds, binary attribute values base64-encoded."""
@@ -499,4 +533,9 @@ def apply() -> None:
     _replace(StreamShard, "get", stream_shard_get)
     _replace(ShardIterator, "__init__", shard_iterator_init)
     _replace(Queue, "delete_message", queue_delete_message)
+    from moto import backends
+    from moto.core import responses
+
+    _replace_function(backends, "list_of_moto_modules", moto_modules)
+    _replace_function(responses, "method_names_from_class", method_names)
     _applied = True

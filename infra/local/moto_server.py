@@ -3,7 +3,10 @@
 moto's conditional writes (ConditionExpression, TransactWriteItems) are not atomic across
 threads, so every request runs under one global lock. SQS long polls would hold that lock
 for their whole wait, so ReceiveMessage with a wait is emulated: short polls (WaitTimeSeconds
-0) repeated outside the lock until a message arrives or the wait is over.
+0) repeated outside the lock until a message arrives or the wait is over. Between two polls the
+wait ends as soon as any SQS write (a send, a visibility change) has gone through, and at most
+after _LONG_POLL_STEP_S (for messages whose delay or visibility timeout ends), so a long poll
+answers a new message at once without polling moto in a tight loop.
 
 Housekeeping, so that the process stays flat under a crowd: each stream's records are trimmed
 once every registered consumer (the stream pollers) has read past them, keeping the last
@@ -21,13 +24,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from infra.local.names import ACCOUNT_ID, HOST
 
 log = logging.getLogger("infra.local.moto")
-_LONG_POLL_STEP_S = 0.05
-_SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
+_LONG_POLL_STEP_S = 0.2
+_SQS_TARGET_PREFIX = "AmazonSQS."
+_SQS_RECEIVE_TARGET = _SQS_TARGET_PREFIX + "ReceiveMessage"
 DEFAULT_STREAM_RETAIN = 1000
 DEFAULT_TTL_SWEEP_S = 30.0
 _TTL_DELETES_PER_LOCK = 100
@@ -59,14 +64,24 @@ class SerialisedApp:
         self._app = app
         self._lock = lock
         self._queue_waits = queue_wait_defaults if queue_wait_defaults is not None else {}
+        self._sqs_writes = 0  # SQS calls other than ReceiveMessage so far: a long poll wakes on a change
+        self._sqs_written = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") == _SQS_RECEIVE_TARGET:
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if target == _SQS_RECEIVE_TARGET:
             result = self._receive(environ)
         else:
             result = self._call(environ)
+            if target.startswith(_SQS_TARGET_PREFIX):
+                with self._sqs_written:
+                    self._sqs_writes += 1
+                    self._sqs_written.notify_all()
         start_response(result.status, result.headers)
         return [result.body]
+
+    def _written_since(self, writes: int) -> bool:
+        return self._sqs_writes != writes
 
     def _call(self, environ: dict[str, Any]) -> _Buffered:
         result = _Buffered()
@@ -94,10 +109,13 @@ class SerialisedApp:
         short_poll = json.dumps({**request, "WaitTimeSeconds": 0}).encode("utf-8")
         deadline = time.monotonic() + _as_seconds(wait)
         while True:
+            writes = self._sqs_writes
             result = self._call(_with_body(environ, short_poll))
-            if not result.status.startswith("200") or _has_messages(result.body) or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if not result.status.startswith("200") or _has_messages(result.body) or left <= 0:
                 return result
-            time.sleep(_LONG_POLL_STEP_S)
+            with self._sqs_written:
+                self._sqs_written.wait_for(partial(self._written_since, writes), timeout=min(left, _LONG_POLL_STEP_S))
 
 
 def _as_seconds(value: Any) -> float:

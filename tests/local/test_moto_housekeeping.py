@@ -218,3 +218,22 @@ def test_sqs_remembers_only_recent_deleted_receipt_handles(server: MotoServer, m
     assert queue._messages == []
     with pytest.raises(ClientError, match="ReceiptHandleIsInvalid"):
         sqs.delete_message(QueueUrl=url, ReceiptHandle="not-a-handle")
+
+
+# -- per-request overhead: answers that never change are computed once ---------------------------------
+def test_backend_lookup_and_handler_methods_are_computed_once(monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    from moto import backends
+    from moto.core import utils
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert moto_fixes.moto_modules() == frozenset(moto_fixes.original_function(backends, "list_of_moto_modules")())
+    assert {"dynamodb", "sqs", "ses"} <= moto_fixes.moto_modules()
+    assert moto_fixes.method_names(DynamoHandler) == frozenset(utils.method_names_from_class(DynamoHandler))
+    listed: list[str] = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(path) or real_listdir(path))
+    for _ in range(3):
+        moto_fixes.moto_modules()
+    assert listed == []
