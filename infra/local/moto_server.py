@@ -12,7 +12,8 @@ Housekeeping, so that the process stays flat under a crowd: each stream's record
 once every registered consumer (the stream pollers) has read past them, keeping the last
 PRAKERJA_STREAM_RETAIN of those (default 1000) for anyone else reading the stream, and any record
 older than 24 hours; a background sweep every PRAKERJA_TTL_SWEEP_S seconds (default 30, 0 = off)
-deletes the items whose TTL has expired, as DynamoDB's TTL does (infra/local/moto_fixes.py).
+deletes the items whose TTL has expired, as DynamoDB's TTL does (infra/local/moto_fixes.py),
+and hands the heap's free pages back to the system (infra/local/memory.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from infra.local import memory
 from infra.local.names import ACCOUNT_ID, HOST
 
 log = logging.getLogger("infra.local.moto")
@@ -280,6 +282,7 @@ class MotoServer:
                 self.sweep()
             except Exception:
                 log.exception("TTL sweep failed")
+            memory.release_free_memory()
 
 
 def _non_negative(environ: Mapping[str, str], name: str, default: float) -> Any:
