@@ -237,3 +237,69 @@ def test_backend_lookup_and_handler_methods_are_computed_once(monkeypatch: pytes
     for _ in range(3):
         moto_fixes.moto_modules()
     assert listed == []
+
+
+# -- UpdateExpression: parsed once per text, validated on a copy ------------------------------------------
+UPDATES = [
+    ("SET #s = :s, attempts = if_not_exists(attempts, :zero) + :one", {"#s": "status"}),
+    ("ADD shards :one SET tags = list_append(if_not_exists(tags, :empty), :tags)", None),
+    ("SET m.nested = :s REMOVE gone", None),
+    ("SET attempts = attempts - :one DELETE letters :letters", None),
+]
+VALUES = {
+    ":s": {"S": "VERIFIED"},
+    ":zero": {"N": "0"},
+    ":one": {"N": "1"},
+    ":empty": {"L": []},
+    ":tags": {"L": [{"S": "x"}]},
+    ":letters": {"SS": ["a"]},
+}
+
+
+def _run_updates(ddb: Any, name: str) -> list[dict[str, Any]]:
+    ddb.put_item(
+        TableName=name,
+        Item={"pk": {"S": "r"}, "sk": {"S": "A"}, "m": {"M": {}}, "gone": {"S": "x"}, "letters": {"SS": ["a", "b"]}},
+    )
+    seen = []
+    for _ in range(2):
+        for expression, names in UPDATES:
+            used = {k: v for k, v in VALUES.items() if k in expression}
+            args: dict[str, Any] = {"ExpressionAttributeValues": used}
+            if names:
+                args["ExpressionAttributeNames"] = names
+            ddb.update_item(
+                TableName=name, Key={"pk": {"S": "r"}, "sk": {"S": "A"}}, UpdateExpression=expression, **args
+            )
+            seen.append(ddb.get_item(TableName=name, Key={"pk": {"S": "r"}, "sk": {"S": "A"}})["Item"])
+    with pytest.raises(ClientError, match="ValidationException"):
+        ddb.update_item(TableName=name, Key={"pk": {"S": "r"}, "sk": {"S": "A"}}, UpdateExpression="SET = oops")
+    return seen
+
+
+def test_updates_give_what_moto_gave_with_each_expression_parsed_once(
+    server: MotoServer, table: Any, monkeypatch: pytest.MonkeyPatch
+):
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import Validator
+
+    ddb = client(server, "dynamodb")
+    name, _ = table
+    parsed: list[str] = []
+    real_make = moto_fixes.original(UpdateExpressionParser, "make").__func__
+    monkeypatch.setattr(moto_fixes, "_update_trees", {})
+    monkeypatch.setattr(moto_fixes, "_tree_blobs", {})
+
+    def counting_make(cls: Any, expression: str) -> Any:
+        parsed.append(expression)
+        return real_make(cls, expression)
+
+    monkeypatch.setitem(moto_fixes._ORIGINALS, (UpdateExpressionParser, "make"), classmethod(counting_make))
+    with_fix = _run_updates(ddb, name)
+    assert sorted(set(parsed)) == sorted([e for e, _ in UPDATES] + ["SET = oops"])
+    assert len(parsed) == len(UPDATES) + 1  # each text once (the bad one raises every time, uncached)
+
+    monkeypatch.setattr(UpdateExpressionParser, "make", moto_fixes.original(UpdateExpressionParser, "make"))
+    monkeypatch.setattr(Validator, "__init__", moto_fixes.original(Validator, "__init__"))
+    client(server, "dynamodb").delete_item(TableName=name, Key={"pk": {"S": "r"}, "sk": {"S": "A"}})
+    assert _run_updates(ddb, name) == with_fix
