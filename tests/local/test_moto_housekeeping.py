@@ -303,3 +303,17 @@ def test_updates_give_what_moto_gave_with_each_expression_parsed_once(
     monkeypatch.setattr(Validator, "__init__", moto_fixes.original(Validator, "__init__"))
     client(server, "dynamodb").delete_item(TableName=name, Key={"pk": {"S": "r"}, "sk": {"S": "A"}})
     assert _run_updates(ddb, name) == with_fix
+
+
+# -- process memory: few malloc arenas, free pages handed back ----------------------------------------------
+def test_malloc_arena_cap_applies_unless_the_environment_sets_one():
+    import sys
+
+    from infra.local import memory
+
+    assert memory.limit_arenas({"MALLOC_ARENA_MAX": "4"}) is False  # the operator's setting wins
+    on_glibc = sys.platform.startswith("linux") and memory._libc() is not None
+    assert memory.limit_arenas({}) is on_glibc
+    assert memory.release_free_memory() in (True, False)
+    if on_glibc:
+        assert memory.release_free_memory() is not None
