@@ -583,7 +583,7 @@ def apply() -> None:
     _replace(Queue, "delete_message", queue_delete_message)
     from moto import backends
     from moto.core import responses
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.parsing.validators import Validator
 
     _replace(UpdateExpressionParser, "make", classmethod(parse_update_expression))
