@@ -338,16 +338,28 @@ def _created(record: Any) -> datetime.datetime:
     return created if created.tzinfo else created.replace(tzinfo=datetime.UTC)
 
 
-def expired_keys(table: Any, now: float) -> list[tuple[Any, Any]]:
-    """(hash key, range key or None) of the items of `table` its TTL has expired at `now`."""
-    if table.ttl.get("TimeToLiveStatus") != "ENABLED" or not table.ttl.get("AttributeName"):
+def ttl_enabled(table: Any) -> bool:
+    return table.ttl.get("TimeToLiveStatus") == "ENABLED" and bool(table.ttl.get("AttributeName"))
+
+
+def expired_keys(table: Any, now: float, hash_keys: list[Any] | None = None) -> list[tuple[Any, Any]]:
+    """(hash key, range key or None) of the items of `table` (or of those under `hash_keys`) whose
+    TTL has expired at `now`."""
+    if not ttl_enabled(table):
         return []
     attribute = table.ttl["AttributeName"]
-    if table.range_key_attr is None:
-        candidates = ((h, None, item) for h, item in table.items.items())
-    else:
-        candidates = ((h, r, item) for h, bucket in table.items.items() for r, item in bucket.items())
-    return [(h, r) for h, r, item in candidates if _expired(item, attribute, now)]
+    hashes = list(table.items) if hash_keys is None else hash_keys
+    found: list[tuple[Any, Any]] = []
+    for h in hashes:
+        entry = table.items.get(h)
+        if entry is None:
+            continue
+        if table.range_key_attr is None:
+            if _expired(entry, attribute, now):
+                found.append((h, None))
+        else:
+            found.extend((h, r) for r, item in entry.items() if _expired(item, attribute, now))
+    return found
 
 
 def _expired(item: Any, attribute: str, now: float) -> bool:

@@ -37,7 +37,7 @@ _SQS_TARGET_PREFIX = "AmazonSQS."
 _SQS_RECEIVE_TARGET = _SQS_TARGET_PREFIX + "ReceiveMessage"
 DEFAULT_STREAM_RETAIN = 1000
 DEFAULT_TTL_SWEEP_S = 30.0
-_TTL_DELETES_PER_LOCK = 100
+_TTL_SCAN_PER_LOCK = 500  # partition keys looked at (and their expired items deleted) per lock hold
 StartResponse = Callable[..., Any]
 
 
@@ -265,13 +265,15 @@ class MotoServer:
         for name in list(self._dynamodb().tables):
             with self.lock:
                 table = self._dynamodb().tables.get(name)
-                keys = moto_fixes.expired_keys(table, at) if table is not None else []
-            for start in range(0, len(keys), _TTL_DELETES_PER_LOCK):
-                with self.lock:
-                    deleted += moto_fixes.expire_items(table, keys[start : start + _TTL_DELETES_PER_LOCK], at)
-            with self.lock:
-                if table is not None and table.stream_shard is not None:
+                if table is None:
+                    continue
+                if table.stream_shard is not None:
                     moto_fixes.trim_shard(table.stream_shard, None, 0)
+                hashes = list(table.items) if moto_fixes.ttl_enabled(table) else []
+            for start in range(0, len(hashes), _TTL_SCAN_PER_LOCK):  # the lock is held for a slice at a time
+                with self.lock:
+                    keys = moto_fixes.expired_keys(table, at, hashes[start : start + _TTL_SCAN_PER_LOCK])
+                    deleted += moto_fixes.expire_items(table, keys, at)
         if deleted:
             log.info("TTL deleted expired items", extra={"count": deleted})
         return deleted

@@ -173,6 +173,19 @@ def test_the_sweep_deletes_expired_items_with_the_services_remove_record(server:
     assert server.sweep(now) == 0
 
 
+def test_the_sweep_takes_the_table_a_slice_at_a_time(server: MotoServer, table: Any, monkeypatch: pytest.MonkeyPatch):
+    from infra.local import moto_server
+
+    monkeypatch.setattr(moto_server, "_TTL_SCAN_PER_LOCK", 2)
+    name, _ = table
+    now = time.time()
+    for i in range(7):
+        put(server, name, f"old{i}", expires_at=int(now) - 1)
+        put(server, name, f"old{i}", "B", expires_at=int(now) + 60)
+    assert server.sweep(now) == 7
+    assert sorted(i["sk"]["S"] for i in client(server, "dynamodb").scan(TableName=name)["Items"]) == ["B"] * 7
+
+
 def test_an_item_rewritten_after_it_was_found_expired_is_kept(server: MotoServer, table: Any):
     name, _ = table
     now = time.time()
