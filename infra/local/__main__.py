@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from types import FrameType
 
-from infra.local import logs
+from infra.local import logs, memory
 from infra.local.faults import FaultInjector, FaultSpecError
 from infra.local.iam import PolicyError, enforcement_on
 from infra.local.names import DEFAULT_TEMPLATE
@@ -25,6 +25,7 @@ from infra.local.template import TemplateError
 
 
 def main(argv: list[str] | None = None) -> int:
+    memory.limit_arenas()  # before any thread starts
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--template",

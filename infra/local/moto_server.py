@@ -3,7 +3,17 @@
 moto's conditional writes (ConditionExpression, TransactWriteItems) are not atomic across
 threads, so every request runs under one global lock. SQS long polls would hold that lock
 for their whole wait, so ReceiveMessage with a wait is emulated: short polls (WaitTimeSeconds
-0) repeated outside the lock until a message arrives or the wait is over.
+0) repeated outside the lock until a message arrives or the wait is over. Between two polls the
+wait ends as soon as any SQS write (a send, a visibility change) has gone through, and at most
+after _LONG_POLL_STEP_S (for messages whose delay or visibility timeout ends), so a long poll
+answers a new message at once without polling moto in a tight loop.
+
+Housekeeping, so that the process stays flat under a crowd: each stream's records are trimmed
+once every registered consumer (the stream pollers) has read past them, keeping the last
+PRAKERJA_STREAM_RETAIN of those (default 1000) for anyone else reading the stream, and any record
+older than 24 hours; a background sweep every PRAKERJA_TTL_SWEEP_S seconds (default 30, 0 = off)
+deletes the items whose TTL has expired, as DynamoDB's TTL does (infra/local/moto_fixes.py),
+and hands the heap's free pages back to the system (infra/local/memory.py).
 """
 
 from __future__ import annotations
@@ -15,13 +25,19 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
+from infra.local import memory
 from infra.local.names import ACCOUNT_ID, HOST
 
 log = logging.getLogger("infra.local.moto")
-_LONG_POLL_STEP_S = 0.05
-_SQS_RECEIVE_TARGET = "AmazonSQS.ReceiveMessage"
+_LONG_POLL_STEP_S = 0.2
+_SQS_TARGET_PREFIX = "AmazonSQS."
+_SQS_RECEIVE_TARGET = _SQS_TARGET_PREFIX + "ReceiveMessage"
+DEFAULT_STREAM_RETAIN = 1000
+DEFAULT_TTL_SWEEP_S = 30.0
+_TTL_SCAN_PER_LOCK = 500  # partition keys looked at (and their expired items deleted) per lock hold
 StartResponse = Callable[..., Any]
 
 
@@ -50,14 +66,24 @@ class SerialisedApp:
         self._app = app
         self._lock = lock
         self._queue_waits = queue_wait_defaults if queue_wait_defaults is not None else {}
+        self._sqs_writes = 0  # SQS calls other than ReceiveMessage so far: a long poll wakes on a change
+        self._sqs_written = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") == _SQS_RECEIVE_TARGET:
+        target = environ.get("HTTP_X_AMZ_TARGET") or ""
+        if target == _SQS_RECEIVE_TARGET:
             result = self._receive(environ)
         else:
             result = self._call(environ)
+            if target.startswith(_SQS_TARGET_PREFIX):
+                with self._sqs_written:
+                    self._sqs_writes += 1
+                    self._sqs_written.notify_all()
         start_response(result.status, result.headers)
         return [result.body]
+
+    def _written_since(self, writes: int) -> bool:
+        return self._sqs_writes != writes
 
     def _call(self, environ: dict[str, Any]) -> _Buffered:
         result = _Buffered()
@@ -85,10 +111,13 @@ class SerialisedApp:
         short_poll = json.dumps({**request, "WaitTimeSeconds": 0}).encode("utf-8")
         deadline = time.monotonic() + _as_seconds(wait)
         while True:
+            writes = self._sqs_writes
             result = self._call(_with_body(environ, short_poll))
-            if not result.status.startswith("200") or _has_messages(result.body) or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if not result.status.startswith("200") or _has_messages(result.body) or left <= 0:
                 return result
-            time.sleep(_LONG_POLL_STEP_S)
+            with self._sqs_written:
+                self._sqs_written.wait_for(partial(self._written_since, writes), timeout=min(left, _LONG_POLL_STEP_S))
 
 
 def _as_seconds(value: Any) -> float:
@@ -129,6 +158,11 @@ class MotoServer:
         self._thread: threading.Thread | None = None
         self.faults: Any = None  # infra.local.faults.FaultInjector, in front of moto
         self.iam: Any = None  # infra.local.iam.IamEnforcer, in front of the faults (None: IAM off)
+        self.stream_retain = _non_negative(os.environ, "PRAKERJA_STREAM_RETAIN", DEFAULT_STREAM_RETAIN)
+        self.ttl_sweep_s = float(_non_negative(os.environ, "PRAKERJA_TTL_SWEEP_S", DEFAULT_TTL_SWEEP_S))
+        self._read_positions: dict[str, dict[str, int | None]] = {}  # stream ARN -> consumer -> read through
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -159,8 +193,14 @@ class MotoServer:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
+        if self.ttl_sweep_s > 0:
+            self._sweeper = threading.Thread(target=self._sweep_forever, name="moto-ttl", daemon=True)
+            self._sweeper.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.join(5)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -184,3 +224,79 @@ class MotoServer:
 
         with self.lock:
             dynamodbstreams_backends[ACCOUNT_ID][self.region].shard_iterators.pop(iterator, None)
+
+    # -- housekeeping -------------------------------------------------------------------------------
+    def stream_consumer(self, stream_arn: str, consumer: str) -> Callable[[str], int]:
+        """Register `consumer` as a reader of `stream_arn`; returns the callback it calls with the
+        sequence number it has read through (records nobody still needs are then trimmed).
+
+        Until every registered consumer has read something, nothing is trimmed by position."""
+        self._read_positions.setdefault(stream_arn, {})[consumer] = None
+        return lambda sequence_number: self._read_through(stream_arn, consumer, int(sequence_number))
+
+    def _read_through(self, stream_arn: str, consumer: str, sequence_number: int) -> int:
+        from infra.local import moto_fixes
+
+        positions = self._read_positions[stream_arn]
+        with self.lock:
+            positions[consumer] = sequence_number
+            if any(p is None for p in positions.values()):
+                return 0
+            shard = self._stream_shard(stream_arn)
+            if shard is None:
+                return 0
+            return moto_fixes.trim_shard(shard, min(p for p in positions.values() if p is not None), self.stream_retain)
+
+    def _stream_shard(self, stream_arn: str) -> Any:
+        table = self._dynamodb().tables.get(stream_arn.split(":", 5)[5].split("/")[1])
+        return table.stream_shard if table is not None else None
+
+    def _dynamodb(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[ACCOUNT_ID][self.region]
+
+    def sweep(self, now: float | None = None) -> int:
+        """One housekeeping round: the items whose TTL has expired are deleted (a REMOVE stream
+        record each, by the DynamoDB service) and stream records older than 24 hours dropped.
+        The lock is taken in short steps, so requests interleave. Returns the items deleted."""
+        from infra.local import moto_fixes
+
+        at = time.time() if now is None else now
+        deleted = 0
+        for name in list(self._dynamodb().tables):
+            with self.lock:
+                table = self._dynamodb().tables.get(name)
+                if table is None:
+                    continue
+                if table.stream_shard is not None:
+                    moto_fixes.trim_shard(table.stream_shard, None, 0)
+                hashes = list(table.items) if moto_fixes.ttl_enabled(table) else []
+            for start in range(0, len(hashes), _TTL_SCAN_PER_LOCK):  # the lock is held for a slice at a time
+                with self.lock:
+                    keys = moto_fixes.expired_keys(table, at, hashes[start : start + _TTL_SCAN_PER_LOCK])
+                    deleted += moto_fixes.expire_items(table, keys, at)
+        if deleted:
+            log.info("TTL deleted expired items", extra={"count": deleted})
+        return deleted
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.wait(self.ttl_sweep_s):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("TTL sweep failed")
+            memory.release_free_memory()
+
+
+def _non_negative(environ: Mapping[str, str], name: str, default: float) -> Any:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = type(default)(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a non-negative number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {raw!r}")
+    return value

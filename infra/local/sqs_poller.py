@@ -1,7 +1,8 @@
 """Emulated SQS event source mapping: receive -> SQS Lambda event -> handler -> delete.
 
-One receiver thread per mapping short-polls the queue (WaitTimeSeconds=0: a long poll would
-hold moto's lock) and hands batches to at most `MaximumConcurrency` concurrent invocations.
+One receiver thread per mapping long-polls the queue (as Lambda's pollers do; the local moto
+emulates the wait outside its lock and answers as soon as a message is sent) and hands batches
+to at most `MaximumConcurrency` concurrent invocations.
 On success every message not named in `batchItemFailures` is deleted; when the handler
 raises nothing is deleted: the messages come back after their visibility timeout, and
 moto's RedrivePolicy moves them to the DLQ after maxReceiveCount. Messages filtered out by
@@ -23,7 +24,8 @@ from infra.local.events import SqsSource
 from infra.local.filters import passes, sqs_view
 
 log = logging.getLogger("infra.local.sqs")
-IDLE_MIN_S, IDLE_MAX_S = 0.01, 0.2
+RECEIVE_WAIT_S = 1  # long poll; short enough for the poller to notice a stop
+BATCH_WINDOW_STEP_S = 0.05
 ERROR_BACKOFF_S = 1.0
 
 
@@ -56,7 +58,6 @@ class SqsPoller:
 
     # -- receiving ----------------------------------------------------------------------------------
     def _run(self) -> None:
-        idle = IDLE_MIN_S
         while not self._stop.is_set():
             if not self._slots.acquire(timeout=0.2):
                 continue
@@ -69,27 +70,24 @@ class SqsPoller:
                 continue
             if not messages:
                 self._slots.release()
-                self._stop.wait(idle)
-                idle = min(idle * 2, IDLE_MAX_S)
                 continue
-            idle = IDLE_MIN_S
             self._pool.submit(self._process_and_release, messages)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
-        messages = self._receive(self.source.batch_size)
+        messages = self._receive(self.source.batch_size, RECEIVE_WAIT_S)
         deadline = time.monotonic() + self.source.window_s
         while messages and len(messages) < self.source.batch_size and time.monotonic() < deadline:
             more = self._receive(self.source.batch_size - len(messages))
             if not more:
-                self._stop.wait(0.05)
+                self._stop.wait(BATCH_WINDOW_STEP_S)
             messages.extend(more)
         return messages
 
-    def _receive(self, wanted: int) -> list[dict[str, Any]]:
+    def _receive(self, wanted: int, wait_s: int = 0) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(
             QueueUrl=self._url,
             MaxNumberOfMessages=max(1, min(10, wanted)),
-            WaitTimeSeconds=0,
+            WaitTimeSeconds=wait_s,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )

@@ -173,6 +173,7 @@ class LocalStack:
                     function_arn=self.functions[stream.function].arn,
                     on_failure=as_principal(stream.function, self._sender(destination)) if destination else None,
                     forget_iterator=self.moto.forget_shard_iterator,
+                    read_through=self.moto.stream_consumer(stream.stream_arn, stream.function),
                 )
             )
         for poller in self.pollers:

@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from infra.local.events import SqsSource, StreamSource
 from infra.local.moto_server import SerialisedApp
 from infra.local.sqs_poller import SqsPoller, batch_item_failures, sqs_record
@@ -324,3 +326,34 @@ def test_a_queue_default_wait_applies_when_the_request_has_none():
     calls.clear()
     wsgi_call(app, "AmazonSQS.ReceiveMessage", {"QueueUrl": "http://h/1/other"})
     assert len(calls) == 1
+
+
+def test_a_long_poll_answers_as_soon_as_a_message_is_sent(monkeypatch: pytest.MonkeyPatch):
+    from infra.local import moto_server
+
+    monkeypatch.setattr(moto_server, "_LONG_POLL_STEP_S", 60.0)  # only a send can end the wait early
+    queue: list[str] = []
+
+    def moto(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [])
+        if environ["HTTP_X_AMZ_TARGET"] == "AmazonSQS.SendMessage":
+            queue.append("1")
+            return [b"{}"]
+        return [json.dumps({"Messages": [{"MessageId": m} for m in queue]} if queue else {}).encode()]
+
+    app = SerialisedApp(moto, threading.Lock())
+    answer: dict[str, Any] = {}
+
+    def long_poll() -> None:
+        started = time.monotonic()
+        request = {"QueueUrl": "http://h/1/q", "WaitTimeSeconds": 20}
+        answer["body"] = wsgi_call(app, "AmazonSQS.ReceiveMessage", request)[1]
+        answer["waited"] = time.monotonic() - started
+
+    receiver = threading.Thread(target=long_poll)
+    receiver.start()
+    time.sleep(0.2)
+    wsgi_call(app, "AmazonSQS.SendMessage", {"QueueUrl": "http://h/1/q", "MessageBody": "x"})
+    receiver.join(30)
+    assert json.loads(answer["body"])["Messages"] == [{"MessageId": "1"}]
+    assert answer["waited"] < 10  # woken by the send, not by the 20 s wait or the 60 s step
