@@ -29,17 +29,17 @@ DECRYPT_NIK = """              - Sid: DecryptNikBoundToRegistration
                   'Null':
                     kms:EncryptionContext:registration_id: 'false'
 """
-# CreateSession's own LOGIN# writes (count a failure, reset after a success): the copy drops the reset.
-RESET_LOGIN = """              - Sid: LoginThrottle
+# CreateSession's sign-in budget, reserved on the registration item (REG#) before each password check:
+# the narrowed copy leaves it only LOGIN# (the budget of emails without an account).
+SIGN_IN_BUDGET = """              - Sid: SignInBudget  # reserved on REG# (or on LOGIN# for an email without an account)
                 Effect: Allow
                 Action:
-                  - dynamodb:PutItem
                   - dynamodb:UpdateItem
-                  - dynamodb:DeleteItem
                 Resource: !GetAtt RegistrationsTable.Arn
                 Condition:
                   ForAllValues:StringLike:
                     dynamodb:LeadingKeys:
+                      - 'REG#*'
                       - 'LOGIN#*'
 """
 
@@ -48,7 +48,7 @@ RESET_LOGIN = """              - Sid: LoginThrottle
 def narrowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     directory = tmp_path_factory.mktemp("iam")
     stack = stack_from_copy(
-        directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("                  - dynamodb:DeleteItem\n", "")}
+        directory, {DECRYPT_NIK: "", SIGN_IN_BUDGET: SIGN_IN_BUDGET.replace("                      - 'REG#*'\n", "")}
     )
     yield stack
     stack.stop()
@@ -95,10 +95,12 @@ def test_nik_check_without_kms_decrypt_never_completes(narrowed: LocalStack):
     assert api.status(rid, token)["nik_status"] == "PENDING"
 
 
-def test_login_throttle_reset_without_its_permission_is_refused(narrowed: LocalStack):
-    status = login_after_one_failure(Api(narrowed.url))
-    assert status >= 500
-    assert denials(narrowed, "CreateSessionFunction", "dynamodb:DeleteItem")
+def test_sign_in_budget_outside_its_leading_keys_is_refused(narrowed: LocalStack):
+    api = Api(narrowed.url)
+    person, _, _ = api.verified_person()
+    r = api.call("POST", "/sessions", json={"email": person["email"], "password": person["password"]})
+    assert r.status_code >= 500, r.text  # the budget cannot be reserved: no password is checked
+    assert denials(narrowed, "CreateSessionFunction", "dynamodb:UpdateItem")
 
 
 def test_the_real_template_allows_both(stack: LocalStack, api: Api):
