@@ -121,8 +121,8 @@ ALLOWED_ENV = {
     "CORS_ALLOW_ORIGIN",
     "EMAIL_QUEUE_URL",
     "NIK_QUEUE_URL",
+    "STREAM_DLQ_URL",
     "PHOTO_BUCKET",
-    "APP_SECRET_ARN",
     "TOKEN_SECRET_ARN",
     "CODE_SECRET_ARN",
     "NIK_KMS_KEY_ID",
@@ -161,7 +161,6 @@ REQUIRED_OUTPUTS = {
     "EmailDLQUrl",
     "PhotoDLQUrl",
     "StreamDLQUrl",
-    "AppSecretArn",
     "DashboardName",
 }
 
@@ -522,7 +521,7 @@ def test_table_has_pitr_sse_ttl_and_stream(template: dict[str, Any]) -> None:
 def test_keys_rotate_and_the_secrets_are_generated(template: dict[str, Any]) -> None:
     for key in ("NikKey", "DataKey", "SecretsKey", "LogsKey", "NotificationsKey"):
         assert props(template, key)["EnableKeyRotation"] is True
-    for secret in ("AppSecret", "TokenSigningSecret", "CodeSecret"):
+    for secret in ("TokenSigningSecret", "CodeSecret"):
         generated = props(template, secret)["GenerateSecretString"]
         assert generated["PasswordLength"] == 64 and generated["ExcludePunctuation"] is True
 

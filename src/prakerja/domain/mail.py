@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prakerja.domain.models import Registration
-from prakerja.domain.security import verification_code
+from prakerja.domain.security import KeyLike, verification_code
 
 
 class PermanentEmailFailure(Exception):
@@ -31,7 +31,7 @@ _NIK_REASONS = {
 }
 
 
-def render(reg: Registration, template: str, payload: Mapping[str, Any], code_key: bytes) -> Email | None:
+def render(reg: Registration, template: str, payload: Mapping[str, Any], code_key: KeyLike) -> Email | None:
     if template == "verify_code":
         nonce = str(payload.get("nonce", ""))
         if reg.email_verified or nonce != reg.code_nonce:

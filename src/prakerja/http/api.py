@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
-from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
+from prakerja.domain.security import KeyLike, TokenClaims, sha256_hex, verify_token
 from prakerja.http import problems
 from prakerja.observability import observability
 
@@ -172,7 +172,7 @@ class ApiFunction:
     def header(self, name: str) -> str | None:
         return self.request().headers.get(name.lower())
 
-    def authenticate(self, registration_id: str, token_key: bytes) -> TokenClaims:
+    def authenticate(self, registration_id: str, token_key: KeyLike) -> TokenClaims:
         """401 without a valid token; 404 when the token belongs to someone else."""
         auth = self.header("Authorization") or ""
         scheme, _, token = auth.partition(" ")

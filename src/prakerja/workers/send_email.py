@@ -8,6 +8,7 @@ from typing import Protocol
 
 from prakerja.domain.mail import Email, PermanentEmailFailure, render
 from prakerja.domain.models import Registration
+from prakerja.domain.security import KeyLike
 from prakerja.workers import Count, Log, QueueMessage
 
 
@@ -20,7 +21,7 @@ class Mailer(Protocol):
 
 
 class SendEmailWorker:
-    def __init__(self, registrations: Registrations, mailer: Mailer, code_key: bytes, log: Log, count: Count) -> None:
+    def __init__(self, registrations: Registrations, mailer: Mailer, code_key: KeyLike, log: Log, count: Count) -> None:
         self._registrations = registrations
         self._mailer = mailer
         self._code_key = code_key
