@@ -70,6 +70,9 @@ def _create(env: dict[str, str]) -> None:
     s3.create_bucket(Bucket="prakerja-sandbox-photos", CreateBucketConfiguration={"LocationConstraint": REGION})
     ses = boto3.client("ses", region_name=REGION)
     ses.verify_email_identity(EmailAddress=env["SENDER_EMAIL"])
+    ses.create_configuration_set(ConfigurationSet={"Name": "prakerja-sandbox-events"})
+    env["CONFIGURATION_SET"] = "prakerja-sandbox-events"
+    env["EMAIL_EVENTS_QUEUE_URL"] = sqs.create_queue(QueueName="sandbox-email-events")["QueueUrl"]
 
 
 def reset_caches() -> None:

@@ -36,6 +36,7 @@ FUNCTIONS = {
     "SendEmailFunction": "send_email",
     "CheckNikFunction": "check_nik",
     "InspectPhotoFunction": "inspect_photo",
+    "HandleEmailEventFunction": "handle_email_event",
 }
 
 # the contract's routes (docs/API.md) -> the function serving each
@@ -58,6 +59,7 @@ WORKERS = {
     "SendEmailFunction": ("SQS", "EmailQueue", 10),
     "CheckNikFunction": ("SQS", "NikQueue", 5),
     "InspectPhotoFunction": ("SQS", "PhotoQueue", 5),
+    "HandleEmailEventFunction": ("SQS", "EmailEventsQueue", 10),
 }
 
 # SAM event source properties (cfn-lint does not check these; an unknown key fails the SAM transform)

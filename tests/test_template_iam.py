@@ -74,6 +74,7 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
         "DeleteItem": {"NIK#*"},
     },
     "InspectPhotoFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}},
+    "HandleEmailEventFunction": {"GetItem": {"EMAIL#*"}, "UpdateItem": {"REG#*"}},
 }
 # Patterns granted ahead of the code that will use them (must stay few, each with its reason).
 GRANTED_AHEAD: dict[str, str] = {}

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from prakerja.domain.registration import RegistrationService
     from prakerja.domain.security import Fingerprinter, SigningKey
     from prakerja.workers import Log
+    from prakerja.workers.email_events import EmailEventWorker
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.nik_check import NikCheckWorker
     from prakerja.workers.outbox_relay import OutboxRelay
@@ -197,12 +198,14 @@ def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
     from prakerja.workers.send_email import SendEmailWorker
     from prakerja.workers.sqs import counter
 
-    mailer = SesMailer(aws_client("ses"), get_settings().require("sender_email"))
+    settings = get_settings()
+    mailer = SesMailer(aws_client("ses"), settings.require("sender_email"), settings.require("configuration_set"))
     return SendEmailWorker(DynamoRegistrationStore(table()), mailer, keys().code, log, counter(metrics))
 
 
 @cache
 def inspect_photo_worker(log: Log, metrics: Metrics) -> InspectPhotoWorker:
+    from prakerja.workers.email_events import EmailEventWorker
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.sqs import counter
 
@@ -226,6 +229,16 @@ def outbox_relay(log: Log, metrics: Metrics) -> OutboxRelay:
         counter(metrics),
         parking=_queue("stream_dlq_url"),
     )
+
+
+@cache
+def email_event_worker(log: Log, metrics: Metrics) -> EmailEventWorker:
+    from prakerja.adapters.email_delivery import DynamoDeliveryStore
+    from prakerja.domain.email_delivery import EmailDeliveryService
+    from prakerja.workers.email_events import EmailEventWorker
+    from prakerja.workers.sqs import counter
+
+    return EmailEventWorker(EmailDeliveryService(DynamoDeliveryStore(table())), log, counter(metrics))
 
 
 def outbox_relay_of(sqs: Any, ddb: Any, table_name: str, queue_urls: dict[str, str], log: Log) -> OutboxRelay:
@@ -267,5 +280,6 @@ def reset() -> None:
         send_email_worker,
         inspect_photo_worker,
         outbox_relay,
+        email_event_worker,
     ):
         built.cache_clear()

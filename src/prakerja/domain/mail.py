@@ -18,6 +18,12 @@ class PermanentEmailFailure(Exception):
     """The mail service refused the message for good (bad address, unverified identity): do not retry."""
 
 
+class MailRejected(Exception):
+    """SES refused the message (MessageRejected: e.g. "Sending paused for this account", an
+    unverified identity). Never dropped: the message comes back after its visibility timeout and
+    is parked in EmailDLQ after maxReceiveCount, to be redriven once sending is fixed."""
+
+
 @dataclass(frozen=True)
 class Email:
     to: str
@@ -32,6 +38,8 @@ _NIK_REASONS = {
 
 
 def render(reg: Registration, template: str, payload: Mapping[str, Any], code_key: KeyLike) -> Email | None:
+    if reg.email_delivery != "OK":
+        return None  # the address bounced or complained (domain.email_delivery): never mail it again
     if template == "verify_code":
         nonce = str(payload.get("nonce", ""))
         if reg.email_verified or nonce != reg.code_nonce:

@@ -47,6 +47,8 @@ class Registration:
     photo_upload_key: str | None = None
     # Batch
     batch_id: str | None = None
+    # Email delivery: BOUNCED / COMPLAINED once SES reported it (domain.email_delivery); not mailed then
+    email_delivery: str = "OK"
 
     @property
     def status(self) -> str:

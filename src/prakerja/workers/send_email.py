@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from prakerja.domain.mail import Email, PermanentEmailFailure, render
+from prakerja.domain.mail import Email, MailRejected, PermanentEmailFailure, render
 from prakerja.domain.models import Registration
 from prakerja.domain.security import KeyLike
 from prakerja.workers import Count, Log, QueueMessage
@@ -43,6 +43,10 @@ class SendEmailWorker:
             return
         try:
             self._mailer.send(email)
+        except MailRejected as exc:  # e.g. sending paused: retried later, then parked in EmailDLQ
+            self._log.warning("email rejected by SES, retried later", extra={"template": template, "reason": str(exc)})
+            self._count("EmailRejected", 1)
+            raise
         except PermanentEmailFailure:
             self._log.warning("email permanently rejected", extra={"template": template})
             self._count("EmailRejected", 1)
