@@ -205,7 +205,6 @@ def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
 
 @cache
 def inspect_photo_worker(log: Log, metrics: Metrics) -> InspectPhotoWorker:
-    from prakerja.workers.email_events import EmailEventWorker
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.sqs import counter
 
