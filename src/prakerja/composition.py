@@ -133,17 +133,21 @@ def photo_service() -> PhotoService:
     return PhotoService(DynamoPhotoStore(table()), storage)
 
 
-def batch_service_of(client: Any, table_name: str) -> BatchService:
-    """The batch service over a given client and table (the CLI's target, or this function's)."""
+# GET /batches answers from a copy this old at most (per execution environment); docs/API.md.
+BATCH_LIST_TTL_S = 2.0
+
+
+def batch_service_of(client: Any, table_name: str, *, list_ttl_s: float = 0.0) -> BatchService:
+    """The batch service over a given client and table (the CLI's target: exact, or this function's)."""
     from prakerja.adapters.batches import DynamoBatchStore
     from prakerja.domain.batch import BatchService
 
-    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock())
+    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock(), list_ttl_s=list_ttl_s)
 
 
 @cache
 def batch_service() -> BatchService:
-    return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"))
+    return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"), list_ttl_s=BATCH_LIST_TTL_S)
 
 
 def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:

@@ -9,6 +9,7 @@ from prakerja.adapters.keys import reg_key
 from prakerja.adapters.registrations import get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain.models import Registration
+from prakerja.domain.photo_service import UPLOAD_WINDOW_S, UPLOADS_PER_WINDOW, UploadReservation
 
 
 class DynamoPhotoStore:
@@ -18,12 +19,34 @@ class DynamoPhotoStore:
     def get(self, registration_id: str) -> Registration | None:
         return get_registration(self._table, registration_id)
 
-    def set_upload_key(self, registration_id: str, key_: str) -> bool:
-        return bool(
-            self._table.update_if(
-                reg_key(registration_id), "SET photo_upload_key = :k", "attribute_exists(pk)", {":k": key_}
-            )
-        )
+    def set_upload_key(self, registration_id: str, key_: str, now: int) -> UploadReservation:
+        """The upload counter lives on the registration item (photo_uploads, photo_upload_window:
+        the window's start): one UpdateItem counts and stores the key while the window has room;
+        a window that has ended restarts at 1. Parallel requests cannot pass the limit."""
+        item = reg_key(registration_id)
+        window_open = now - UPLOAD_WINDOW_S
+        for _ in range(3):  # a concurrent restart of the window between our two writes: decide again
+            if self._table.update_if(
+                item,
+                "SET photo_upload_key = :k ADD photo_uploads :one",
+                "attribute_exists(pk) AND photo_upload_window > :open AND photo_uploads < :max",
+                {":k": key_, ":one": 1, ":open": window_open, ":max": UPLOADS_PER_WINDOW},
+            ):
+                return UploadReservation(found=True, allowed=True)
+            if self._table.update_if(
+                item,
+                "SET photo_upload_key = :k, photo_uploads = :one, photo_upload_window = :now",
+                "attribute_exists(pk) AND (attribute_not_exists(photo_upload_window) OR photo_upload_window <= :open)",
+                {":k": key_, ":one": 1, ":now": now, ":open": window_open},
+            ):
+                return UploadReservation(found=True, allowed=True)
+            current = self._table.get(item)
+            if not current:
+                return UploadReservation(found=False, allowed=False)
+            start = int(current.get("photo_upload_window", {}).get("N", now))
+            if int(current.get("photo_uploads", {}).get("N", 0)) >= UPLOADS_PER_WINDOW and start > window_open:
+                return UploadReservation(found=True, allowed=False, retry_after_s=max(1, start + UPLOAD_WINDOW_S - now))
+        return UploadReservation(found=True, allowed=False, retry_after_s=1)
 
     def record_photo(self, registration_id: str, key_: str, status: str, reason: str | None) -> bool:
         now = int(time.time())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,12 +18,24 @@ from prakerja.domain.photo import (
     photo_object_key,
 )
 
+# At most this many presigned uploads per registration in an upload window (from its first upload).
+UPLOADS_PER_WINDOW = 10
+UPLOAD_WINDOW_S = 3600
+
+
+@dataclass(frozen=True)
+class UploadReservation:
+    found: bool  # the registration exists
+    allowed: bool  # the upload was counted and its key stored
+    retry_after_s: int = 0  # when refused: seconds until the window ends
+
 
 class PhotoStore(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def set_upload_key(self, registration_id: str, key: str) -> bool:
-        """Remember the key of the latest presigned upload; False if the registration is gone."""
+    def set_upload_key(self, registration_id: str, key: str, now: int) -> UploadReservation:
+        """Count one upload in the registration's window (UPLOADS_PER_WINDOW per UPLOAD_WINDOW_S)
+        and remember the key of the latest presigned upload, atomically, in one conditional write."""
 
     def record_photo(self, registration_id: str, key: str, status: str, reason: str | None) -> bool:
         """Store the verdict if `key` is still the latest upload; False when stale."""
@@ -72,10 +85,16 @@ class PhotoService:
         self._store = store
         self._storage = storage
 
-    def upload_photo(self, registration_id: str, content_type: str) -> PresignedUpload:
+    def upload_photo(self, registration_id: str, content_type: str, now: int | None = None) -> PresignedUpload:
         key = photo_object_key(registration_id, secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"))
-        if not self._store.set_upload_key(registration_id, key):
+        reservation = self._store.set_upload_key(registration_id, key, int(time.time()) if now is None else now)
+        if not reservation.found:
             raise errors.NotFound("No registration with this id.")
+        if not reservation.allowed:
+            raise errors.TooManyAttempts(
+                f"At most {UPLOADS_PER_WINDOW} photo uploads an hour: try again later.",
+                retry_after_s=max(1, reservation.retry_after_s),
+            )
         return self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
 
     def inspect_photo(self, key: str) -> InspectionOutcome:
