@@ -22,7 +22,7 @@ from typing import Any
 from prakerja.adapters.keyring import dump_ring, parse_ring
 from prakerja.domain.security import SigningKey
 
-PURPOSES = {"token": "TokenSigningSecret", "code": "CodeSecret"}
+PURPOSES = {"token": "TokenSigningSecret", "code": "CodeSecret"}  # nosec B105 # logical ids, not secrets
 STACK_OUTPUTS = {"TokenSigningSecret": "TokenSigningSecretArn", "CodeSecret": "CodeSecretArn"}
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-PASSWORD = "rahasia-sekali-123"  # noqa: S105 - synthetic load-test people
+PASSWORD = "rahasia-sekali-123"  # noqa: S105  # nosec B105 # synthetic load-test people
 MAX_PEOPLE = 9999 * 99  # distinct (kecamatan, serial) pairs
 
 

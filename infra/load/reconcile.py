@@ -81,7 +81,7 @@ def _client(aws_url: str, service: str = "dynamodb") -> Any:
         region_name=_region(),
         endpoint_url=aws_url,
         aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - moto accepts any key
+        aws_secret_access_key="local",  # noqa: S106  # nosec B106 # moto accepts any key
     )
 
 
