@@ -113,3 +113,22 @@ def test_the_secret_holds_a_plain_initial_key_or_current_and_previous() -> None:
     for bad in ("short", '{"current": {"kid": "a"}}', '{"current": {"kid": "", "key": "' + "k" * 40 + '"}}'):
         with pytest.raises(ValueError):
             parse_ring(bad)
+
+
+def test_a_failed_reload_keeps_the_known_keys_and_never_raises_from_verification() -> None:
+    calls = []
+    now = [0.0]
+
+    def load() -> tuple[security.SigningKey, ...]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("ThrottlingException")
+        return (OLD,)
+
+    ring = security.KeyRing(load, reload_after_s=30, monotonic=lambda: now[0])
+    good = security.issue_token(ring, "rid", now=1000, ttl_s=600)
+    unknown = security.issue_token(security.KeyRing.of(NEW), "rid", now=1000, ttl_s=600)
+    now[0] = 60
+    assert security.verify_token(ring, unknown, now=1000) is None  # reload failed: refused, no 500
+    assert security.verify_token(ring, good, now=1000) is not None
+    assert len(calls) == 2

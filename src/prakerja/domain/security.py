@@ -98,7 +98,10 @@ class KeyRing:
             return keys
         with self._lock:
             if self._monotonic() - self._loaded_at >= self._reload_after_s:
-                self._set(self._load())
+                try:
+                    self._set(self._load())
+                except Exception:  # the secret is unreadable right now: keep the keys we have
+                    self._loaded_at = self._monotonic()
         return self._keys
 
     def _set(self, keys: tuple[SigningKey, ...]) -> None:
