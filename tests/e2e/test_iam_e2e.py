@@ -21,29 +21,53 @@ from tests.e2e.templates import stack_from_copy
 
 pytestmark = pytest.mark.e2e
 
-DECRYPT_NIK = """            - Sid: DecryptNikBoundToRegistration
-              Effect: Allow
-              Action: kms:Decrypt
-              Resource: !GetAtt NikKey.Arn
-              Condition:
-                'Null':
-                  kms:EncryptionContext:registration_id: 'false'
+DECRYPT_NIK = """              - Sid: DecryptNikBoundToRegistration
+                Effect: Allow
+                Action: kms:Decrypt
+                Resource: !GetAtt NikKey.Arn
+                Condition:
+                  'Null':
+                    kms:EncryptionContext:registration_id: 'false'
 """
-RESET_LOGIN = """            - Sid: ResetLoginThrottle  # a successful login deletes its LOGIN# item, nothing else
-              Effect: Allow
-              Action: dynamodb:DeleteItem
-              Resource: !GetAtt RegistrationsTable.Arn
-              Condition:
-                ForAllValues:StringLike:
-                  dynamodb:LeadingKeys:
-                    - 'LOGIN#*'
+# CreateSession's login-throttle statement; the narrowed copy lets it delete REG# items instead of LOGIN#
+RESET_LOGIN = """              - Sid: LoginThrottle
+                Effect: Allow
+                Action:
+                  - dynamodb:PutItem
+                  - dynamodb:UpdateItem
+                  - dynamodb:DeleteItem
+                Resource: !GetAtt RegistrationsTable.Arn
+                Condition:
+                  ForAllValues:StringLike:
+                    dynamodb:LeadingKeys:
+                      - 'LOGIN#*'
+"""
+RESET_LOGIN_ELSEWHERE = """              - Sid: LoginThrottle
+                Effect: Allow
+                Action:
+                  - dynamodb:PutItem
+                  - dynamodb:UpdateItem
+                Resource: !GetAtt RegistrationsTable.Arn
+                Condition:
+                  ForAllValues:StringLike:
+                    dynamodb:LeadingKeys:
+                      - 'LOGIN#*'
+              - Sid: ResetLoginThrottleElsewhere
+                Effect: Allow
+                Action:
+                  - dynamodb:DeleteItem
+                Resource: !GetAtt RegistrationsTable.Arn
+                Condition:
+                  ForAllValues:StringLike:
+                    dynamodb:LeadingKeys:
+                      - 'REG#*'
 """
 
 
 @pytest.fixture(scope="module")
 def narrowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     directory = tmp_path_factory.mktemp("iam")
-    stack = stack_from_copy(directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("'LOGIN#*'", "'REG#*'")})
+    stack = stack_from_copy(directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN_ELSEWHERE})
     yield stack
     stack.stop()
 
