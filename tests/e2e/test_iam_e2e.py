@@ -1,9 +1,9 @@
 """Least privilege, proven: the local AWS enforces each function's policy from the template.
 
 A copy of template.yaml with one permission taken away (CheckNik's kms:Decrypt on the NIK key) and
-one LeadingKeys condition narrowed (CreateSession may delete only `REG#*` items instead of its
-`LOGIN#*` throttle item) runs as its own stack: the NIK check never completes and the login that
-must clear its failure counter fails, each with an AccessDenied the stack reports. The real template
+one LeadingKeys condition narrowed (CreateSession may reserve its sign-in budget only on `LOGIN#*`
+items, not on the account's `REG#*` item) runs as its own stack: the NIK check never completes and
+a sign-in to an existing account fails, each with an AccessDenied the stack reports. The real template
 passes the same steps (and the whole e2e suite runs with enforcement on).
 """
 
@@ -29,17 +29,16 @@ DECRYPT_NIK = """              - Sid: DecryptNikBoundToRegistration
                   'Null':
                     kms:EncryptionContext:registration_id: 'false'
 """
-# CreateSession's own LOGIN# writes (count a failure, reset after a success): the copy drops the reset.
-RESET_LOGIN = """              - Sid: LoginThrottle
+# CreateSession's sign-in budget (reserved on REG# for an account, LOGIN# otherwise): the copy keeps LOGIN# only.
+RESET_LOGIN = """              - Sid: SignInBudget  # reserved on REG# (or on LOGIN# for an email without an account)
                 Effect: Allow
                 Action:
-                  - dynamodb:PutItem
                   - dynamodb:UpdateItem
-                  - dynamodb:DeleteItem
                 Resource: !GetAtt RegistrationsTable.Arn
                 Condition:
                   ForAllValues:StringLike:
                     dynamodb:LeadingKeys:
+                      - 'REG#*'
                       - 'LOGIN#*'
 """
 
@@ -48,7 +47,7 @@ RESET_LOGIN = """              - Sid: LoginThrottle
 def narrowed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     directory = tmp_path_factory.mktemp("iam")
     stack = stack_from_copy(
-        directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("                  - dynamodb:DeleteItem\n", "")}
+        directory, {DECRYPT_NIK: "", RESET_LOGIN: RESET_LOGIN.replace("                      - 'REG#*'\n", "")}
     )
     yield stack
     stack.stop()
@@ -95,10 +94,12 @@ def test_nik_check_without_kms_decrypt_never_completes(narrowed: LocalStack):
     assert api.status(rid, token)["nik_status"] == "PENDING"
 
 
-def test_login_throttle_reset_without_its_permission_is_refused(narrowed: LocalStack):
-    status = login_after_one_failure(Api(narrowed.url))
+def test_sign_in_budget_without_its_permission_is_refused(narrowed: LocalStack):
+    api = Api(narrowed.url)
+    person, _, _ = api.verified_person()
+    status = api.call("POST", "/sessions", json={"email": person["email"], "password": person["password"]}).status_code
     assert status >= 500
-    assert denials(narrowed, "CreateSessionFunction", "dynamodb:DeleteItem")
+    assert denials(narrowed, "CreateSessionFunction", "dynamodb:UpdateItem")
 
 
 def test_the_real_template_allows_both(stack: LocalStack, api: Api):
