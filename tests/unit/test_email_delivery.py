@@ -20,9 +20,11 @@ from prakerja.domain.email_delivery import DeliveryProblem, EmailDeliveryService
 from prakerja.domain.mail import Email, MailRejected, render
 from prakerja.domain.models import Registration
 from prakerja.workers.email_events import EmailEventWorker
-from prakerja.workers.send_email import SendEmailWorker
 from tests.conftest import queue_message
 from tests.fakes import KEYS, Counts
+from tests.unit.test_workers import OneRegistration as LeasedRegistration
+from tests.unit.test_workers import email_job, email_worker
+from tests.unit.test_workers import registration as pending_registration
 
 log = logging.getLogger("tests.email")
 RID = "c" * 32
@@ -115,18 +117,14 @@ class RejectingMailer:
         raise MailRejected("Sending paused for this account.")
 
 
-class OneRegistration:
-    def get(self, registration_id: str) -> Registration | None:
-        return registration()
-
-
 def test_a_rejected_send_is_not_dropped_but_retried_then_parked() -> None:
-    counts = Counts()
-    worker = SendEmailWorker(OneRegistration(), RejectingMailer(), KEYS.code, log, counts)
-    job = {"registration_id": RID, "kind": "EMAIL", "payload": {"template": "verify_code", "nonce": "n1"}}
+    counts, regs = Counts(), LeasedRegistration(pending_registration())
+    worker = email_worker(regs, RejectingMailer(), counts)  # type: ignore[arg-type]
     with pytest.raises(MailRejected):  # the message stays on the queue: visibility, then EmailDLQ
-        worker.send_email(queue_message(job))
+        worker.send_email(queue_message(email_job("n1")))
     assert counts.totals == {"EmailRejected": 1}
+    assert regs.lease == (0, "")  # not sent: the send lease is released for the next receive
+    assert not regs.reg or not regs.reg.code_sent_at  # and the code is not stamped as sent
 
 
 # -- adapters under moto -----------------------------------------------------------------------------

@@ -46,7 +46,8 @@ class Registrations(Protocol):
 
 class Mailer(Protocol):
     def send(self, email: Email) -> str:
-        """Raises PermanentEmailFailure (never retried) or EmailThrottled (retry later)."""
+        """Raises MailRejected (retried on the queue, then parked in EmailDLQ), PermanentEmailFailure
+        (never retried) or EmailThrottled (retried later with backoff)."""
 
 
 class VisibilityQueue(Protocol):
