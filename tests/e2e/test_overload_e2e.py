@@ -69,7 +69,8 @@ def test_the_local_aws_stalling_mid_request_answers_503(local: LocalStack):
     person = api.new_person()
     rid = api.register(person).json()["registration_id"]
     code = api.latest_code(person["email"])
-    faults(local, "dynamodb:GetItem=#3/timeout:3")  # each attempt held past the client's 2 s read timeout
+    # the code-attempt reservation (UpdateItem): each attempt held past the client's 2 s read timeout
+    faults(local, "dynamodb:UpdateItem=#3/timeout:3")
     started = time.monotonic()
     r = api.call("POST", f"/registrations/{rid}/email-verification", json={"code": code})
     took = time.monotonic() - started
