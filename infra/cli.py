@@ -4,7 +4,9 @@
     prakerja batch list [--json]                          batches with seats left
     prakerja funnel [--json]                              funnel counts and share of registrations
     prakerja dlq list [--queue nik|email|photo|stream] [--max N] [--json]
-    prakerja dlq redrive [--queue nik|email|photo] [--max N]
+    prakerja dlq redrive [--queue nik|email|photo|stream] [--max N]
+                                    (stream: replay the parked batches from the table stream)
+    prakerja keys rotate [--purpose token|code]          new current key; the old one stays valid
 
 Target:
 - default: the local stack (`make dev`): AWS endpoint http://127.0.0.1:$PRAKERJA_AWS_PORT
@@ -49,6 +51,8 @@ STACK_OUTPUTS = {
     "PhotoQueue": "PhotoQueueUrl",
     "PhotoDLQ": "PhotoDLQUrl",
     "StreamDLQ": "StreamDLQUrl",
+    "TokenSigningSecret": "TokenSigningSecretArn",
+    "CodeSecret": "CodeSecretArn",
 }
 # DLQ messages are hidden this long while being listed, then released at once.
 PEEK_VISIBILITY_S = 5
@@ -125,6 +129,9 @@ class Target:
 
     def table_name(self) -> str:
         return self._output(TABLE) if self.stack else physical_name(TABLE)
+
+    def secret_id(self, logical_id: str) -> str:
+        return self._output(logical_id) if self.stack else physical_name(logical_id)
 
     def queue_url(self, logical_id: str) -> str:
         if self.stack:
@@ -407,8 +414,40 @@ def redrive(sqs: Any, dlq_url: str, source_url: str, limit: int | None) -> tuple
     return moved, failed
 
 
+def cmd_stream_redrive(target: Target, args: argparse.Namespace) -> int:
+    import logging
+
+    from infra.stream_replay import StreamReplayer
+    from prakerja import composition
+
+    sqs, ddb, table = target.client("sqs"), target.client("dynamodb"), target.table_name()
+    dlq_url = target.queue_url("StreamDLQ")
+    urls = {"EMAIL": target.queue_url("EmailQueue"), "NIK_CHECK": target.queue_url("NikQueue"), "PARKING": dlq_url}
+    log = logging.getLogger("prakerja.replay")
+    replayer = StreamReplayer(
+        sqs=sqs,
+        streams=target.client("dynamodbstreams"),
+        dlq_url=dlq_url,
+        relay=composition.outbox_relay_of(sqs, ddb, table, urls, log),
+        funnel=composition.funnel_store_of(ddb, table),
+        region=target.region,
+    )
+    report = replayer.run(args.max)
+    _out(
+        f"replayed {report.replayed_batches} stream batch(es) ({report.replayed_records} record(s)), "
+        f"counted {report.counted} parked funnel step(s)"
+    )
+    if report.expired:
+        _out(f"{len(report.expired)} message(s) name records past the stream's retention; left in the DLQ")
+    if report.failed:
+        raise CliError(f"{len(report.failed)} message(s) could not be replayed; they stay in the DLQ (retry later)")
+    return 1 if report.expired else 0
+
+
 def cmd_dlq_redrive(target: Target, args: argparse.Namespace) -> int:
     source, dlq = QUEUES[args.queue]
+    if args.queue == "stream":
+        return cmd_stream_redrive(target, args)
     if source is None:
         raise CliError(f"the {args.queue} DLQ cannot be redriven to a queue")
     sqs = target.client("sqs")
@@ -416,6 +455,22 @@ def cmd_dlq_redrive(target: Target, args: argparse.Namespace) -> int:
     _out(f"moved {moved} message(s) from the {args.queue} DLQ back to its queue")
     if failed:
         raise CliError(f"{failed} message(s) could not be sent back; they stay in the DLQ (retry later)")
+    return 0
+
+
+# -- keys ---------------------------------------------------------------------------------------------------
+def cmd_keys_rotate(target: Target, args: argparse.Namespace) -> int:
+    from infra import keys
+
+    secret = keys.PURPOSES[args.purpose]
+    try:
+        done = keys.rotate(target.client("secretsmanager"), target.secret_id(secret), args.purpose)
+    except ValueError as exc:
+        raise CliError(f"{secret} does not hold a key ring: {exc}") from None
+    _out(f"rotated the {done.purpose} key: current {done.new_kid}, previous {done.previous_kid} (still accepted)")
+    if done.dropped_kid:
+        _out(f"key {done.dropped_kid} is no longer accepted")
+    _out("running functions pick the new key up on their next unknown kid (<= 30 s) or cold start")
     return 0
 
 
@@ -479,12 +534,19 @@ def build_parser() -> argparse.ArgumentParser:
     dredrive = dlq.add_parser("redrive", parents=[common], help="move parked messages back to their queue")
     dredrive.add_argument(
         "--queue",
-        choices=sorted(q for q, (src, _) in QUEUES.items() if src),
+        choices=sorted(QUEUES),
         default="nik",
-        help="which DLQ (default: nik)",
+        help="which DLQ (default: nik); stream replays the parked stream batches and funnel counts",
     )
     dredrive.add_argument("--max", type=_positive, default=None, help="move at most N (default: all)")
     dredrive.set_defaults(run=cmd_dlq_redrive)
+
+    keys = sub.add_parser("keys", help="token and verification-code keys").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    rotate = keys.add_parser("rotate", parents=[common], help="new current key; the previous one stays valid")
+    rotate.add_argument("--purpose", choices=("token", "code"), default="token", help="which key (default: token)")
+    rotate.set_defaults(run=cmd_keys_rotate)
 
     from infra import capacity  # the capacity plan lives in its own module
 

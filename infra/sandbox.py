@@ -58,15 +58,21 @@ def _create(env: dict[str, str]) -> None:
             },
         )["QueueUrl"]
         env[f"{name.upper()}_QUEUE_URL"] = url
-    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
-        Name="sandbox-app-secret", SecretString="sandbox-master-secret-" + "x" * 40
-    )
-    env["APP_SECRET_ARN"] = secret["ARN"]
-    env["NIK_KMS_KEY_ID"] = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    env["STREAM_DLQ_URL"] = sqs.create_queue(QueueName="sandbox-stream-dlq")["QueueUrl"]
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    for purpose in ("token", "code"):
+        secret = sm.create_secret(Name=f"sandbox-{purpose}-secret", SecretString=f"sandbox-{purpose}-key-" + "x" * 40)
+        env[f"{purpose.upper()}_SECRET_ARN"] = secret["ARN"]
+    kms = boto3.client("kms", region_name=REGION)
+    env["NIK_KMS_KEY_ID"] = kms.create_key()["KeyMetadata"]["KeyId"]
+    env["NIK_MAC_KEY_ID"] = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="prakerja-sandbox-photos", CreateBucketConfiguration={"LocationConstraint": REGION})
     ses = boto3.client("ses", region_name=REGION)
     ses.verify_email_identity(EmailAddress=env["SENDER_EMAIL"])
+    ses.create_configuration_set(ConfigurationSet={"Name": "prakerja-sandbox-events"})
+    env["CONFIGURATION_SET"] = "prakerja-sandbox-events"
+    env["EMAIL_EVENTS_QUEUE_URL"] = sqs.create_queue(QueueName="sandbox-email-events")["QueueUrl"]
 
 
 def reset_caches() -> None:

@@ -42,6 +42,7 @@ FUNCTIONS = {
     "CheckNikFunction": "check_nik",
     "InspectPhotoFunction": "inspect_photo",
     "GetStatusFunction": "get_status",
+    "HandleEmailEventFunction": "handle_email_event",
 }
 
 # the routes (declared once, by the handlers: tests/contract/routes.py) -> the function serving each
@@ -55,6 +56,7 @@ WORKERS = {
     "SendEmailFunction": ("SQS", "EmailQueue", 10),
     "CheckNikFunction": ("SQS", "NikQueue", 5),
     "InspectPhotoFunction": ("SQS", "PhotoQueue", 5),
+    "HandleEmailEventFunction": ("SQS", "EmailEventsQueue", 10),
 }
 
 # SAM event source properties (cfn-lint does not check these; an unknown key fails the SAM transform)
@@ -119,8 +121,8 @@ ALLOWED_ENV = {
     "PYDANTIC_DISABLE_PLUGINS",
     "EMAIL_QUEUE_URL",
     "NIK_QUEUE_URL",
+    "STREAM_DLQ_URL",
     "PHOTO_BUCKET",
-    "APP_SECRET_ARN",
     "TOKEN_SECRET_ARN",
     "CODE_SECRET_ARN",
     "NIK_KMS_KEY_ID",
@@ -162,7 +164,6 @@ REQUIRED_OUTPUTS = {
     "EmailDLQUrl",
     "PhotoDLQUrl",
     "StreamDLQUrl",
-    "AppSecretArn",
     "DashboardName",
 }
 
@@ -523,7 +524,7 @@ def test_table_has_pitr_sse_ttl_and_stream(template: dict[str, Any]) -> None:
 def test_keys_rotate_and_the_secrets_are_generated(template: dict[str, Any]) -> None:
     for key in ("NikKey", "DataKey", "SecretsKey", "LogsKey", "NotificationsKey"):
         assert props(template, key)["EnableKeyRotation"] is True
-    for secret in ("AppSecret", "TokenSigningSecret", "CodeSecret"):
+    for secret in ("TokenSigningSecret", "CodeSecret"):
         generated = props(template, secret)["GenerateSecretString"]
         assert generated["PasswordLength"] == 64 and generated["ExcludePunctuation"] is True
 

@@ -251,7 +251,8 @@ def run(code: str, endpoint: str) -> Sample:
         "AWS_SECRET_ACCESS_KEY": "x",  # nosec B105 # dummy credential for a loopback stand-in
         "AWS_ENDPOINT_URL": endpoint,
         "TABLE_NAME": "t",
-        "APP_SECRET_ARN": _secret_arn(),
+        "TOKEN_SECRET_ARN": _secret_arn(),  # one stand-in secret serves both rings (a plain key)
+        "CODE_SECRET_ARN": _secret_arn(),
         "EMAIL_QUEUE_URL": f"{endpoint}/{ACCOUNT}/email",
         "NIK_QUEUE_URL": f"{endpoint}/{ACCOUNT}/nik",
         "SENDER_EMAIL": "noreply@example.com",

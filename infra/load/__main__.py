@@ -141,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     env = {
         "PRAKERJA_REGISTRY_FIXTURE": str(write_registry_fixture(out / "registry.jsonl", args.users + 1, run_id)),
         "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
+        # every simulated registrant comes from 127.0.0.1: the per-address WAF rules would measure
+        # themselves, not the system (they are tested in tests/local/test_limits.py and e2e)
+        "PRAKERJA_LOCAL_LIMITS": "off",
     }
     if args.scrypt_n:
         env["PRAKERJA_LOCAL_PASSWORD_SCRYPT_N"] = str(args.scrypt_n)

@@ -3,8 +3,10 @@
 Gateway-level answers mirror the template's API: unknown path 404, wrong method 405 (with
 Allow), body over 10 MiB 413, a crashing handler DEFAULT_5XX's status (502 when the template
 does not pin one), CORS preflight from the Api's `Cors`, Access-Control-Allow-Origin on every
-response. One access-log line per request: method, resource path (never the concrete path,
-query string or body), status, latency.
+response, the stage's per-route throttles and the WAF's per-client rate rules (infra/local/limits.py;
+429 problem+json with Retry-After; PRAKERJA_LOCAL_LIMITS=off turns them off). One access-log
+line per request: method, resource path (never the concrete path, query string or body), status,
+latency.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from infra.local import apigw
 from infra.local.api_docs import ApiDocs
 from infra.local.apigw import CorsConfig, HttpRequest, HttpResponse, MalformedResponse, Resource, RouteTable
+from infra.local.limits import Limits, client_address
 from infra.local.names import HOST
 from infra.local.web_client import WEB_PREFIX, WebClient
 
@@ -61,8 +64,13 @@ class Gateway:
         mailbox: Callable[[str], list[dict[str, str]]],  # address -> its messages, oldest first
         web: WebClient | None = None,
         docs: ApiDocs | None = None,
+        *,
+        limits: Limits | None = None,
+        trust_xff: bool = False,
     ) -> None:
         self.routes = routes
+        self._limits = limits
+        self._trust_xff = trust_xff
         self._web = web
         self._docs = docs
         self._invoke = invoke
@@ -85,6 +93,11 @@ class Gateway:
             return apigw.problem(404, "not-found", "Not found", "No such resource or method."), "-"
         resource, params = matched
         settings = self.settings(resource.api)
+        if self._limits is not None and resource.function_for(request.method) is not None:
+            client = client_address(request.source_ip, request.headers, self._trust_xff)
+            refused = self._limits.check(request.method, resource.path, client)
+            if refused is not None:
+                return self.with_cors(refused, settings.cors), resource.path
         return self.with_cors(self._dispatch(request, resource, params, settings), settings.cors), resource.path
 
     def _dispatch(

@@ -601,6 +601,8 @@ class CallAuthorizer:
             context["kms:encryptioncontextkeys"] = sorted(str(k) for k in encryption_context)
             for k, v in encryption_context.items():
                 context[f"kms:encryptioncontext:{str(k).lower()}"] = [str(v)]
+        if p.get("MacAlgorithm"):  # GenerateMac / VerifyMac
+            context["kms:macalgorithm"] = [str(p["MacAlgorithm"])]
         return [Authorization(f"kms:{call.operation}", resource, context)]
 
     def _secretsmanager(

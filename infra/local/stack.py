@@ -25,6 +25,8 @@ from infra.local.functions import (
 from infra.local.gateway import MAILBOX_PATH, ApiSettings, Gateway, GatewayServer
 from infra.local.iam import function_policies
 from infra.local.intrinsics import Resolver
+from infra.local.limits import Limits, rules_of, throttles_of, trust_forwarded_for
+from infra.local.limits import enabled as limits_enabled
 from infra.local.mailbox import Mailbox
 from infra.local.moto_server import MotoServer
 from infra.local.names import ACCOUNT_ID, LOCAL_STACK_NAME
@@ -137,7 +139,17 @@ class LocalStack:
         web = WebClient(web_root, connect_src=[self.moto.url]) if web_root.is_dir() else None  # photo POST to S3
         mailbox = Mailbox(self.moto.sent_emails_since)
         docs = ApiDocs(template.root / "docs" / "openapi.json")
-        gateway = Gateway(RouteTable(self.sources.routes), self.invoke, apis, mailbox.messages_for, web, docs)
+        limits = local_limits(template, resolver) if limits_enabled(os.environ) else None
+        gateway = Gateway(
+            RouteTable(self.sources.routes),
+            self.invoke,
+            apis,
+            mailbox.messages_for,
+            web,
+            docs,
+            limits=limits,
+            trust_xff=trust_forwarded_for(os.environ),
+        )
         self.gateway = GatewayServer(gateway, self.settings.port)
         self.gateway.start()
 
@@ -227,6 +239,20 @@ class LocalStack:
             ],
         ]
         return "\n".join(lines)
+
+
+def local_limits(template: Template, resolver: Resolver) -> Limits:
+    """The stage throttles of the (first) Api's MethodSettings and the WAF rate rules exported in
+    ApiWebAcl.Metadata.RateLimits (parameters resolved, e.g. RegistrationRateLimit)."""
+    method_settings: list[dict[str, Any]] = []
+    for resource in template.of_type("AWS::Serverless::Api").values():
+        if resolver.included(resource):
+            method_settings.extend(resolver.resolve((resource.get("Properties") or {}).get("MethodSettings") or []))
+    rate_limits: list[dict[str, Any]] = []
+    for resource in template.of_type("AWS::WAFv2::WebACL").values():
+        if resolver.included(resource):
+            rate_limits.extend(resolver.resolve((resource.get("Metadata") or {}).get("RateLimits") or []))
+    return Limits(throttles_of(method_settings), rules_of(rate_limits))
 
 
 def api_settings(template: Template, resolver: Resolver, stage: str) -> dict[str | None, ApiSettings]:

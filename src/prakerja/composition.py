@@ -7,6 +7,7 @@ nothing talks to AWS at import time, and a function builds only what its own rou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
+    from prakerja.domain.security import Fingerprinter, SigningKey
     from prakerja.domain.sessions import SessionService
     from prakerja.domain.status import StatusService
     from prakerja.workers import Log
+    from prakerja.workers.email_events import EmailEventWorker
     from prakerja.workers.inspect_photo import InspectPhotoWorker
     from prakerja.workers.nik_check import NikCheckWorker
     from prakerja.workers.outbox_relay import OutboxRelay
@@ -38,14 +41,35 @@ if TYPE_CHECKING:
 # -- shared pieces ------------------------------------------------------------------------------
 @cache
 def keys() -> Keys:
-    """Subkeys derived from the application secret (one Secrets Manager call per cold start)."""
+    """The keys of this function, each loaded on first use (a route that never signs a token
+    never reads TOKEN_SECRET_ARN): token and code rings from their own secrets (current +
+    previous, see adapters/keyring.py), NIK fingerprints as KMS GenerateMac on NIK_MAC_KEY_ID."""
     from prakerja.domain.ports import Keys
-    from prakerja.domain.security import derive_key
+    from prakerja.domain.security import KeyRing
 
-    secret = aws_client("secretsmanager").get_secret_value(SecretId=get_settings().require("app_secret_arn"))
-    master = secret.get("SecretString") or secret["SecretBinary"]
-    raw = master.encode("utf-8") if isinstance(master, str) else bytes(master)
-    return Keys(token=derive_key(raw, "token"), code=derive_key(raw, "code"), nik=derive_key(raw, "nik-fingerprint"))
+    return Keys(
+        token=KeyRing(_key_source("token_secret_arn")), code=KeyRing(_key_source("code_secret_arn")), nik=_nik_mac()
+    )
+
+
+def _key_source(setting: str) -> Callable[[], tuple[SigningKey, ...]]:
+    from prakerja.adapters.keyring import SecretKeySource
+
+    def load() -> tuple[SigningKey, ...]:
+        return SecretKeySource(aws_client("secretsmanager"), get_settings().require(setting))()
+
+    return load
+
+
+class _LazyFingerprinter:
+    def fingerprint(self, value: str) -> str:
+        from prakerja.adapters.kms import KmsFingerprinter
+
+        return KmsFingerprinter(aws_client("kms"), get_settings().require("nik_mac_key_id")).fingerprint(value)
+
+
+def _nik_mac() -> Fingerprinter:
+    return _LazyFingerprinter()
 
 
 def table_of(client: Any, table_name: str) -> Table:
@@ -132,17 +156,21 @@ def photo_service() -> PhotoService:
     return PhotoService(DynamoPhotoStore(table()), storage)
 
 
-def batch_service_of(client: Any, table_name: str) -> BatchService:
-    """The batch service over a given client and table (the CLI's target, or this function's)."""
+# GET /batches answers from a copy this old at most (per execution environment); docs/API.md.
+BATCH_LIST_TTL_S = 2.0
+
+
+def batch_service_of(client: Any, table_name: str, *, list_ttl_s: float = 0.0) -> BatchService:
+    """The batch service over a given client and table (the CLI's target: exact, or this function's)."""
     from prakerja.adapters.batches import DynamoBatchStore
     from prakerja.domain.batch import BatchService
 
-    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock())
+    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock(), list_ttl_s=list_ttl_s)
 
 
 @cache
 def batch_service() -> BatchService:
-    return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"))
+    return batch_service_of(aws_client("dynamodb"), get_settings().require("table_name"), list_ttl_s=BATCH_LIST_TTL_S)
 
 
 @cache
@@ -218,7 +246,7 @@ def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
     from prakerja.workers.sqs import counter
 
     settings = get_settings()
-    mailer = SesMailer(aws_client("ses"), settings.require("sender_email"))
+    mailer = SesMailer(aws_client("ses"), settings.require("sender_email"), settings.require("configuration_set"))
     policy = EmailPolicy(
         code_ttl_s=settings.code_ttl_s,
         backoff_base_s=settings.email_backoff_base_s,
@@ -252,7 +280,45 @@ def outbox_relay(log: Log, metrics: Metrics) -> OutboxRelay:
     from prakerja.workers.sqs import counter
 
     queues = {"EMAIL": _queue("email_queue_url"), "NIK_CHECK": _queue("nik_queue_url")}
-    return OutboxRelay(queues, DynamoFunnelStore(table()), FUNNEL_SHARDS, decode_record, log, counter(metrics))
+    return OutboxRelay(
+        queues,
+        DynamoFunnelStore(table()),
+        FUNNEL_SHARDS,
+        decode_record,
+        log,
+        counter(metrics),
+        parking=_queue("stream_dlq_url"),
+    )
+
+
+@cache
+def email_event_worker(log: Log, metrics: Metrics) -> EmailEventWorker:
+    from prakerja.adapters.email_delivery import DynamoDeliveryStore
+    from prakerja.domain.email_delivery import EmailDeliveryService
+    from prakerja.workers.email_events import EmailEventWorker
+    from prakerja.workers.sqs import counter
+
+    return EmailEventWorker(EmailDeliveryService(DynamoDeliveryStore(table())), log, counter(metrics))
+
+
+def outbox_relay_of(sqs: Any, ddb: Any, table_name: str, queue_urls: dict[str, str], log: Log) -> OutboxRelay:
+    """The relay over given clients (the CLI's stream replay): queue_urls has EMAIL, NIK_CHECK
+    and PARKING (the stream DLQ)."""
+    from prakerja.adapters.funnel import FUNNEL_SHARDS
+    from prakerja.adapters.queue import SqsQueue
+    from prakerja.adapters.stream import decode_record
+    from prakerja.workers.outbox_relay import OutboxRelay
+
+    queues = {kind: SqsQueue(sqs, queue_urls[kind]) for kind in ("EMAIL", "NIK_CHECK")}
+    return OutboxRelay(
+        queues,
+        funnel_store_of(ddb, table_name),
+        FUNNEL_SHARDS,
+        decode_record,
+        log,
+        lambda _name, _value: None,
+        parking=SqsQueue(sqs, queue_urls["PARKING"]),
+    )
 
 
 def reset() -> None:
@@ -277,5 +343,6 @@ def reset() -> None:
         send_email_worker,
         inspect_photo_worker,
         outbox_relay,
+        email_event_worker,
     ):
         built.cache_clear()

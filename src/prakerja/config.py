@@ -19,13 +19,17 @@ class Settings(BaseModel):
 
     table_name: str = Field(default="", alias="TABLE_NAME")
     stage: str = Field(default="local", alias="STAGE")
-    app_secret_arn: str = Field(default="", alias="APP_SECRET_ARN")
+    token_secret_arn: str = Field(default="", alias="TOKEN_SECRET_ARN")
+    code_secret_arn: str = Field(default="", alias="CODE_SECRET_ARN")
+    nik_mac_key_id: str = Field(default="", alias="NIK_MAC_KEY_ID")
+    configuration_set: str = Field(default="", alias="CONFIGURATION_SET")
     token_ttl_s: int = Field(default=3600, ge=60, le=86_400, alias="TOKEN_TTL_S")
     # A verification code lives this long from when its email is handed to SES.
     code_ttl_s: int = Field(default=900, ge=10, le=86_400, alias="CODE_TTL_S")
 
     email_queue_url: str = Field(default="", alias="EMAIL_QUEUE_URL")
     nik_queue_url: str = Field(default="", alias="NIK_QUEUE_URL")
+    stream_dlq_url: str = Field(default="", alias="STREAM_DLQ_URL")
     sender_email: str = Field(default="", alias="SENDER_EMAIL")
 
     photo_bucket: str = Field(default="", alias="PHOTO_BUCKET")

@@ -33,6 +33,7 @@ def stack_from_copy(directory: Path, replacements: dict[str, str], **env: str) -
         "NIK_BACKOFF_CAP_S": "4",
         "PRAKERJA_LOCAL_REGISTRY_TIMEOUT_S": "1",
         "PRAKERJA_LOCAL_POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PRAKERJA_LOCAL_LIMITS": "off",  # many requests from one address (test_limits_e2e.py turns them on)
         **env,
     }
     stack = LocalStack(settings, args=["--template", str(template)])

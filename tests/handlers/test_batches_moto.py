@@ -91,7 +91,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="prakerja-test-secret", SecretString="m" * 48
         )
-        monkeypatch.setenv("APP_SECRET_ARN", secret["ARN"])
+        monkeypatch.setenv("TOKEN_SECRET_ARN", secret["ARN"])
         composition.reset()
         yield ddb
         composition.reset()

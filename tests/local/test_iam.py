@@ -235,7 +235,7 @@ def test_template_functions_get_their_statements_templates_and_event_source_perm
     # Every function has an explicit role (<Function>Role): its inline and managed policies are read.
     assert all(p.enforced for p in template_policies.values()), {k: p.reason for k, p in template_policies.items()}
     check_nik = template_policies["CheckNikFunction"]
-    secret_arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:prakerja-local-AppSecret"
+    secret_arn = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:prakerja-local-TokenSigningSecret"
     assert not evaluate(check_nik.statements, [ask("secretsmanager:GetSecretValue", secret_arn)]).allowed
     verify_email = template_policies["VerifyEmailFunction"]
     assert any("secretsmanager:GetSecretValue" in str(s.get("Action")) for s in verify_email.statements)

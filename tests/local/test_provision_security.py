@@ -67,7 +67,6 @@ def test_the_purpose_secrets_are_distinct_random_and_on_the_secrets_key(stack: P
     key_id = stack.created("SecretsKey")["KeyId"]
     values = {}
     for logical_id, variable in (
-        ("AppSecret", "APP_SECRET_ARN"),
         ("TokenSigningSecret", "TOKEN_SECRET_ARN"),
         ("CodeSecret", "CODE_SECRET_ARN"),
     ):
@@ -75,7 +74,7 @@ def test_the_purpose_secrets_are_distinct_random_and_on_the_secrets_key(stack: P
         assert stack.environment[variable] == arn, variable
         assert sm.describe_secret(SecretId=arn)["KmsKeyId"] == key_id, logical_id
         values[logical_id] = sm.get_secret_value(SecretId=arn)["SecretString"]
-    assert len(set(values.values())) == 3
+    assert len(set(values.values())) == 2
     assert all(len(v) >= 32 for v in values.values())
 
 

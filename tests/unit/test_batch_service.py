@@ -123,6 +123,32 @@ def test_list_empty(service):
     assert service.list_batches() == []
 
 
+def test_a_listing_is_cached_for_its_ttl_while_joining_stays_exact(store):
+    clock = FakeClock()
+    reads = []
+    real = store.list_batches
+
+    def counting() -> list:  # type: ignore[type-arg]
+        reads.append(clock.now())
+        return real()
+
+    store.list_batches = counting  # type: ignore[method-assign]
+    cached = BatchService(store, clock, rng=random.Random(1), sleep=lambda s: None, list_ttl_s=2.0)
+    cached.create_batch("b1", "First", 1)
+    assert [b.seats_left for b in cached.list_batches()] == [1]
+    cached.join_batch(RID, "b1")  # the only seat
+    clock.advance(1.9)
+    assert [b.seats_left for b in cached.list_batches()] == [1]  # up to 2 s stale
+    assert len(reads) == 1  # 100 listings a second read the seat shards once per TTL
+    clock.advance(0.2)
+    assert [b.seats_left for b in cached.list_batches()] == [0]
+    assert len(reads) == 2
+    exact = BatchService(store, clock, rng=random.Random(1), sleep=lambda s: None)  # the CLI: no cache
+    exact.list_batches()
+    exact.list_batches()
+    assert len(reads) == 4
+
+
 # -- join --------------------------------------------------------------------------------------------
 def test_join_takes_one_seat_and_records_membership(service, store):
     service.create_batch("b1", "First", 10)

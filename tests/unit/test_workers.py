@@ -319,32 +319,6 @@ def test_outbox_jobs_go_to_their_queues_and_registration_steps_are_counted() -> 
     assert counts.totals == {"RelayedEmail": 1, "RelayedNikCheck": 1}
 
 
-def test_a_failed_send_reports_the_first_failed_record_and_counts_only_before_it() -> None:
-    email, funnel = RecordingQueue(fail={1}), Funnel()
-    records = [
-        outbox_insert("EMAIL", "o1"),
-        stream_record("INSERT", reg_image()),
-        outbox_insert("EMAIL", "o2"),  # index 1 of the EMAIL batch: fails
-        stream_record("MODIFY", reg_image(batch_id="b1"), reg_image()),
-    ]
-    result = relay({"EMAIL": email}, funnel).relay(records)
-    assert result == {"batchItemFailures": [{"itemIdentifier": records[2]["dynamodb"]["SequenceNumber"]}]}
-    assert [step for _, step in funnel.counted] == ["registered"]
-
-
-def test_funnel_conflicts_are_retried_and_a_persistent_one_fails_the_whole_batch() -> None:
-    records = [stream_record("INSERT", reg_image())]
-    assert relay({}, Funnel(conflicts=3)).relay(records) == {"batchItemFailures": []}
-    failed = relay({}, Funnel(conflicts=4)).relay(records)
-    assert failed == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
-
-
-def test_an_outbox_job_of_an_unknown_kind_is_not_sent_anywhere() -> None:
-    email = RecordingQueue()
-    assert relay({"EMAIL": email}, Funnel()).relay([outbox_insert("FAX")]) == {"batchItemFailures": []}
-    assert email.sent == []
-
-
 def test_stream_records_of_other_items_are_neither_relayed_nor_counted() -> None:
     records = [
         stream_record("INSERT", {"pk": "EMAIL#budi@example.com", "sk": "EMAIL", "registration_id": RID}),

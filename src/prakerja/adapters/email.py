@@ -7,18 +7,23 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from prakerja.adapters.aws_errors import busy
-from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure
+from prakerja.domain.mail import Email, EmailThrottled, MailRejected
 
 
 class SesMailer:
-    def __init__(self, client: Any, sender: str) -> None:
+    """SendEmail naming the configuration set (CONFIGURATION_SET): SES publishes the message's
+    bounces and complaints to EmailEventsTopic and keeps the reputation metrics."""
+
+    def __init__(self, client: Any, sender: str, configuration_set: str) -> None:
         self._client = client
         self._sender = sender
+        self._configuration_set = configuration_set
 
     def send(self, email: Email) -> str:
-        """The SES message id. PermanentEmailFailure when SES refuses the message for good;
-        EmailThrottled when it is over the account's sending rate or failing transiently
-        (after botocore's own retries): nothing was sent, the job is retried later."""
+        """The SES message id. MailRejected when SES refuses the message (MessageRejected: the
+        job is not dropped, it is retried and parked in EmailDLQ); EmailThrottled when SES is over
+        the account's sending rate or failing transiently (after botocore's own retries): nothing
+        was sent, the job is retried later."""
         try:
             resp = self._client.send_email(
                 Source=self._sender,
@@ -27,9 +32,10 @@ class SesMailer:
                     "Subject": {"Data": email.subject, "Charset": "UTF-8"},
                     "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"}},
                 },
+                ConfigurationSetName=self._configuration_set,
             )
         except self._client.exceptions.MessageRejected as exc:
-            raise PermanentEmailFailure("rejected") from exc
+            raise MailRejected(str(exc.response.get("Error", {}).get("Message", ""))[:200]) from exc
         except Exception as exc:
             if busy(exc) is not None:
                 code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from prakerja.adapters.dynamo_codec import from_item, to_item
-from prakerja.adapters.keys import FUNNEL_PK, funnel_shard_key, seen_key
+from prakerja.adapters.keys import funnel_shard_key, seen_key
 from prakerja.adapters.table import Table
 from prakerja.domain.ports import TransientConflict
 
@@ -72,19 +72,19 @@ class DynamoFunnelStore:
             chunk = [rec for i, rec in enumerate(chunk) if i not in seen]
 
     def totals(self) -> dict[str, int]:
+        """The sum over the counter shards: one BatchGetItem of the FUNNEL#<k> items, no scan."""
         counts: dict[str, int] = {}
-        kwargs: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": FUNNEL_PK}},
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self._table.client.query(**kwargs)
-            for item in resp.get("Items", []):
-                for name, value in from_item(item).items():
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        counts[name] = counts.get(name, 0) + value
-            if "LastEvaluatedKey" not in resp:
+        pending: list[dict[str, Any]] = [funnel_shard_key(k) for k in range(FUNNEL_SHARDS)]
+        for _ in range(8):
+            if not pending:
                 return counts
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            resp = self._table.client.batch_get_item(
+                RequestItems={self._table.name: {"Keys": pending, "ConsistentRead": True}}
+            )
+            for item in resp.get("Responses", {}).get(self._table.name, []):
+                for name, value in from_item(item).items():
+                    if isinstance(value, int) and not isinstance(value, bool) and name != "expires_at":
+                        counts[name] = counts.get(name, 0) + value
+            unprocessed: dict[str, Any] = resp.get("UnprocessedKeys") or {}
+            pending = list((unprocessed.get(self._table.name) or {}).get("Keys", []))
+        raise TransientConflict()

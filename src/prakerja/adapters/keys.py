@@ -11,7 +11,7 @@ from prakerja.adapters.dynamo_codec import Item, key
 REG_PREFIX = "REG#"
 OUTBOX_PREFIX = "OUTBOX#"
 CATALOGUE_PK = "BATCHES"
-FUNNEL_PK = "FUNNEL"
+FUNNEL_PREFIX = "FUNNEL#"
 
 
 def reg_key(registration_id: str) -> Item:
@@ -48,7 +48,8 @@ def seen_key(event_id: str) -> Item:
 
 
 def funnel_shard_key(shard: int) -> Item:
-    return key(FUNNEL_PK, f"SHARD#{shard:02d}")
+    """One counter shard per partition key (FUNNEL#00..FUNNEL#15): increments spread over partitions."""
+    return key(f"{FUNNEL_PREFIX}{shard:02d}", "FUNNEL")
 
 
 def breaker_key(name: str) -> Item:

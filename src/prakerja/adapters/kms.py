@@ -25,3 +25,16 @@ class KmsNikCipher:
             CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext={"registration_id": registration_id}
         )
         return bytes(resp["Plaintext"]).decode("utf-8")
+
+
+class KmsFingerprinter:
+    """NIK fingerprints as HMAC-SHA-256 computed inside KMS (GenerateMac on an HMAC_256 key): the
+    key never leaves KMS, so a table dump or a leaked secret cannot brute-force the NIK space."""
+
+    def __init__(self, client: Any, key_id: str) -> None:
+        self._client = client
+        self._key_id = key_id
+
+    def fingerprint(self, value: str) -> str:
+        resp = self._client.generate_mac(KeyId=self._key_id, Message=value.encode("utf-8"), MacAlgorithm="HMAC_SHA_256")
+        return bytes(resp["Mac"]).hex()

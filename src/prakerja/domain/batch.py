@@ -166,16 +166,29 @@ class BatchService:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_conflict_retries: int = MAX_CONFLICT_RETRIES,
+        list_ttl_s: float = 0.0,
     ) -> None:
         self._store = store
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._sleep = sleep
         self._max_conflicts = max_conflict_retries
+        self._list_ttl_s = list_ttl_s
+        self._listed: tuple[float, list[BatchState]] | None = None
 
     # -- list ---------------------------------------------------------------------------------
     def list_batches(self) -> list[BatchState]:
-        return sorted(self._store.list_batches(), key=lambda s: s.batch.batch_id)
+        """All batches with seats left. With `list_ttl_s` (GET /batches: 2 s) the answer is kept
+        that long in this execution environment, so a burst of listings reads the seat shards
+        once per TTL; seats_left may lag by that much (joining is always exact)."""
+        now = self._clock.now()
+        cached = self._listed
+        if cached is not None and now < cached[0]:
+            return list(cached[1])
+        listed = sorted(self._store.list_batches(), key=lambda s: s.batch.batch_id)
+        if self._list_ttl_s > 0:
+            self._listed = (now + self._list_ttl_s, listed)
+        return list(listed)
 
     # -- join ----------------------------------------------------------------------------------
     def join_batch(self, registration_id: str, batch_id: str, *, token_generation: int | None = None) -> JoinResult:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prakerja.domain.models import Registration
-from prakerja.domain.security import reset_code, verification_code
+from prakerja.domain.security import KeyLike, reset_code, verification_code
 
 
 class PermanentEmailFailure(Exception):
@@ -20,6 +20,12 @@ class PermanentEmailFailure(Exception):
 
 class EmailThrottled(Exception):  # noqa: N818 - a condition, not a bug
     """The mail service is over its sending rate (or briefly failing): nothing was sent; retry later."""
+
+
+class MailRejected(Exception):
+    """SES refused the message (MessageRejected: e.g. "Sending paused for this account", an
+    unverified identity). Never dropped: the message comes back after its visibility timeout and
+    is parked in EmailDLQ after maxReceiveCount, to be redriven once sending is fixed."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,10 @@ def _lifetime(seconds: int) -> tuple[str, str]:
 
 
 def render(
-    reg: Registration, template: str, payload: Mapping[str, Any], code_key: bytes, *, code_ttl_s: int = 900
+    reg: Registration, template: str, payload: Mapping[str, Any], code_key: KeyLike, *, code_ttl_s: int = 900
 ) -> Email | None:
+    if reg.email_delivery != "OK":
+        return None  # the address bounced or complained (domain.email_delivery): never mail it again
     if template == "verify_code":
         nonce = str(payload.get("nonce", ""))
         if reg.email_verified or nonce != reg.code_nonce:

@@ -70,6 +70,9 @@ class Registration:
         """The current code's email has not been handed to SES yet (the person cannot have it)."""
         return not self.email_verified and self.code_sent_at == 0 and self.code_issued_at > 0
 
+    # Email delivery: BOUNCED / COMPLAINED once SES reported it (domain.email_delivery); not mailed then
+    email_delivery: str = "OK"
+
     @property
     def status(self) -> str:
         if self.batch_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,13 +19,26 @@ from prakerja.domain.photo import (
 )
 from prakerja.domain.sessions import REVOKED_DETAIL
 
+# At most this many presigned uploads per registration in an upload window (from its first upload).
+UPLOADS_PER_WINDOW = 10
+UPLOAD_WINDOW_S = 3600
+
+
+@dataclass(frozen=True)
+class UploadReservation:
+    found: bool  # the registration exists
+    allowed: bool  # the upload was counted and its key stored
+    retry_after_s: int = 0  # when refused: seconds until the window ends
+    revoked: bool = False  # when refused: the token was revoked (signed out / password reset)
+
 
 class PhotoStore(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def set_upload_key(self, registration_id: str, key: str, token_generation: int = 0) -> str:
-        """Remember the key of the latest presigned upload if a token of `token_generation` is
-        still valid: "OK", "REVOKED" (signed out / password reset) or "GONE"."""
+    def set_upload_key(self, registration_id: str, key: str, now: int, token_generation: int = 0) -> UploadReservation:
+        """Count one upload in the registration's window (UPLOADS_PER_WINDOW per UPLOAD_WINDOW_S)
+        and remember the key of the latest presigned upload, atomically, in one conditional write,
+        if a token of `token_generation` is still valid (not signed out / password reset)."""
 
     def record_photo(self, registration_id: str, key: str, status: str, reason: str | None) -> bool:
         """Store the verdict if `key` is still the latest upload; False when stale."""
@@ -74,13 +88,22 @@ class PhotoService:
         self._store = store
         self._storage = storage
 
-    def upload_photo(self, registration_id: str, content_type: str, *, token_generation: int = 0) -> PresignedUpload:
+    def upload_photo(
+        self, registration_id: str, content_type: str, now: int | None = None, *, token_generation: int = 0
+    ) -> PresignedUpload:
         key = photo_object_key(registration_id, secrets.token_urlsafe(24).replace("-", "x").replace("_", "y"))
-        outcome = self._store.set_upload_key(registration_id, key, token_generation)
-        if outcome == "REVOKED":
-            raise errors.Unauthorized(REVOKED_DETAIL)
-        if outcome != "OK":
+        reservation = self._store.set_upload_key(
+            registration_id, key, int(time.time()) if now is None else now, token_generation
+        )
+        if not reservation.found:
             raise errors.NotFound("No registration with this id.")
+        if reservation.revoked:
+            raise errors.Unauthorized(REVOKED_DETAIL)
+        if not reservation.allowed:
+            raise errors.TooManyAttempts(
+                f"At most {UPLOADS_PER_WINDOW} photo uploads an hour: try again later.",
+                retry_after_s=max(1, reservation.retry_after_s),
+            )
         return self._storage.presign_upload(key, content_type, MAX_PHOTO_BYTES, PRESIGN_EXPIRES_S)
 
     def inspect_photo(self, key: str) -> InspectionOutcome:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from prakerja.domain.models import IdempotencyRecord, LoginGrant, OutboxJob, Registration
+from prakerja.domain.security import Fingerprinter, KeyLike
 
 
 class Clock(Protocol):
@@ -22,11 +23,13 @@ class SystemClock:
 
 @dataclass(frozen=True)
 class Keys:
-    """Subkeys derived from the application secret."""
+    """The keys of each purpose: token signing and verification-code rings (current + previous,
+    loaded lazily, see security.KeyRing) and the NIK fingerprint (an HMAC inside KMS in production).
+    Raw bytes are accepted too (one fixed key: tests, tools)."""
 
-    token: bytes
-    code: bytes
-    nik: bytes
+    token: KeyLike
+    code: KeyLike
+    nik: Fingerprinter | bytes
 
 
 class IdempotencyHit(Exception):

@@ -229,6 +229,8 @@ class RegistrationService:
         return issue_session(self._keys.token, registration_id, now, generation, self._token_ttl_s)
 
 
-def issue_session(token_key: bytes, registration_id: str, now: float, generation: int, ttl_s: int) -> Session:
+def issue_session(
+    token_key: security.KeyLike, registration_id: str, now: float, generation: int, ttl_s: int
+) -> Session:
     token = security.issue_token(token_key, registration_id, now=int(now), ttl_s=ttl_s, generation=generation)
     return Session(registration_id, token, ttl_s)

@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from prakerja.adapters.aws_errors import busy
 from prakerja.domain import errors
 from prakerja.domain.errors import FieldProblem
-from prakerja.domain.security import TokenClaims, sha256_hex, verify_token
+from prakerja.domain.security import KeyLike, TokenClaims, sha256_hex, verify_token
 from prakerja.http import i18n, problems
 from prakerja.observability import NAMESPACE, observability
 
@@ -224,7 +224,7 @@ class ApiFunction:
     def header(self, name: str) -> str | None:
         return self.request().headers.get(name.lower())
 
-    def bearer(self, token_key: bytes) -> TokenClaims:
+    def bearer(self, token_key: KeyLike) -> TokenClaims:
         """The claims of the request's valid, unexpired bearer token; 401 otherwise. Revocation
         (claims.generation) is checked against the registration by the operation that reads it."""
         auth = self.header("Authorization") or ""
@@ -236,7 +236,7 @@ class ApiFunction:
             raise errors.Unauthorized("The bearer token is invalid or has expired.")
         return claims
 
-    def authenticate(self, registration_id: str, token_key: bytes) -> TokenClaims:
+    def authenticate(self, registration_id: str, token_key: KeyLike) -> TokenClaims:
         """401 without a valid token; 404 when the token belongs to someone else."""
         claims = self.bearer(token_key)
         if claims.registration_id != registration_id:

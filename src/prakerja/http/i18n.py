@@ -99,6 +99,9 @@ MESSAGES_ID: dict[str, str] = {
     "The code has expired: request a new code.": "Kode verifikasi sudah kedaluwarsa. Silakan minta kode baru.",
     "The code is not correct.": "Kode verifikasi salah.",
     "Wait {wait} s before asking for a new code.": "Silakan tunggu {wait} detik sebelum meminta kode baru.",
+    "At most {uploads} photo uploads an hour: try again later.": (
+        "Paling banyak {uploads} kali unggah foto per jam. Silakan coba lagi nanti."
+    ),
     "At most 5 new codes a day: try again tomorrow.": (
         "Kode baru dapat diminta paling banyak 5 kali sehari. Silakan coba lagi besok."
     ),

@@ -97,6 +97,10 @@ class RegistrationView(Model):
     status: RegistrationStatus = Field(description="The furthest stage reached.")
     email: str = Field(description="Masked, e.g. `b***@gmail.com`.")
     email_verified: bool
+    email_delivery: Literal["OK", "BOUNCED", "COMPLAINED"] = Field(
+        description="`BOUNCED` / `COMPLAINED` once mail to the address bounced permanently or was "
+        "marked as spam: no more email is sent to it (register again with another address)."
+    )
     nik_status: NikStatus
     nik_reason: NikReason | None
     photo_status: PhotoStatus

@@ -30,6 +30,7 @@ def registration_body(reg: Registration) -> dict[str, Any]:
         "status": reg.status,
         "email": security.mask_email(reg.email),
         "email_verified": reg.email_verified,
+        "email_delivery": reg.email_delivery,
         "nik_status": reg.nik_status,
         "nik_reason": reg.nik_reason,
         "photo_status": reg.photo_status,

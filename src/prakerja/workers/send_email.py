@@ -23,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
-from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure, render
+from prakerja.domain.mail import Email, EmailThrottled, MailRejected, PermanentEmailFailure, render
 from prakerja.domain.models import CODE_TTL_S, Registration
 from prakerja.domain.ports import Clock
 from prakerja.domain.resilience import backoff_delay
+from prakerja.domain.security import KeyLike
 from prakerja.workers import Count, Log, QueueMessage, RetryLater
 
 VERIFY_CODE = "verify_code"
@@ -45,7 +46,8 @@ class Registrations(Protocol):
 
 class Mailer(Protocol):
     def send(self, email: Email) -> str:
-        """Raises PermanentEmailFailure (never retried) or EmailThrottled (retry later)."""
+        """Raises MailRejected (retried on the queue, then parked in EmailDLQ), PermanentEmailFailure
+        (never retried) or EmailThrottled (retried later with backoff)."""
 
 
 class VisibilityQueue(Protocol):
@@ -65,7 +67,7 @@ class SendEmailWorker:
         registrations: Registrations,
         mailer: Mailer,
         queue: VisibilityQueue,
-        code_key: bytes,
+        code_key: KeyLike,
         clock: Clock,
         policy: EmailPolicy,
         log: Log,
@@ -100,6 +102,12 @@ class SendEmailWorker:
             return
         try:
             self._mailer.send(email)
+        except MailRejected as exc:  # e.g. sending paused: retried later, then parked in EmailDLQ
+            self._log.warning("email rejected by SES, retried later", extra={"template": template, "reason": str(exc)})
+            self._count("EmailRejected", 1)
+            if template == VERIFY_CODE:  # not sent: the next receive of this job claims again
+                self._registrations.release_code_send(registration_id, message.receipt_handle)
+            raise
         except PermanentEmailFailure:
             self._log.warning("email permanently rejected", extra={"template": template})
             self._count("EmailRejected", 1)
