@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from prakerja.adapters.table import Table
     from prakerja.domain.batch import BatchService
     from prakerja.domain.nik_service import NikCheckService, NikVerificationService
+    from prakerja.domain.personal_data import PersonalDataService
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
@@ -82,6 +83,16 @@ def registration_service() -> RegistrationService:
         scrypt_n=settings.scrypt_n,
         token_ttl_s=settings.token_ttl_s,
     )
+
+
+@cache
+def personal_data_service() -> PersonalDataService:
+    from prakerja.adapters.registrations import DynamoRegistrationStore
+    from prakerja.adapters.storage import PhotoStorage
+    from prakerja.domain.personal_data import PersonalDataService
+
+    storage = PhotoStorage(aws_client("s3"), get_settings().require("photo_bucket"))
+    return PersonalDataService(DynamoRegistrationStore(table()), storage)
 
 
 @cache
@@ -207,6 +218,7 @@ def reset() -> None:
         keys,
         table,
         registration_service,
+        personal_data_service,
         nik_cipher,
         nik_verification_service,
         photo_service,

@@ -14,6 +14,38 @@ CODE_MAX_ATTEMPTS = 5
 RESEND_COOLDOWN_S = 60
 RESENDS_PER_DAY = 5
 NIK_SUBMISSIONS_PER_DAY = 5
+# An unverified registration (and its email claim) expires after this long (DynamoDB TTL).
+UNVERIFIED_TTL_S = 7 * 24 * 3600
+
+# Processing events (ProcessingEvent.name) appended to a registration with its state changes.
+EventName = Literal[
+    "registered",
+    "email_verified",
+    "nik_submitted",
+    "nik_verified",
+    "nik_rejected",
+    "photo_accepted",
+    "photo_rejected",
+    "batch_joined",
+    "password_reset",
+    "signed_out",
+]
+
+
+@dataclass(frozen=True)
+class ProcessingEvent:
+    """One step of the processing history kept on the registration (UU PDP Art. 32 export)."""
+
+    name: str
+    at: int  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The terms the person accepted when registering, and when."""
+
+    terms_version: str
+    accepted_at: int  # epoch seconds
 
 
 @dataclass
@@ -24,6 +56,10 @@ class Registration:
     full_name: str
     phone: str
     created_at: int
+    consent: Consent | None = None
+    # TTL (epoch seconds) while the email is unverified; None once verified.
+    expires_at: int | None = None
+    events: tuple[ProcessingEvent, ...] = ()
     email_verified: bool = False
     code_nonce: str = ""
     code_sent_at: int = 0
@@ -47,6 +83,7 @@ class Registration:
     photo_upload_key: str | None = None
     # Batch
     batch_id: str | None = None
+    seat_shard: int | None = None  # the seat shard taken on join (given back on deletion)
 
     @property
     def status(self) -> str:
@@ -78,6 +115,20 @@ class IdempotencyRecord:
     body_hash: str
     registration_id: str
     status: str
+
+
+@dataclass(frozen=True)
+class EmailClaim:
+    """Who holds an email address, and the per-address code-email counters (they outlive the
+    registration holding the address, so re-registering cannot reset them)."""
+
+    email: str
+    registration_id: str
+    verified: bool | None  # None: a claim written before the flag existed (read the registration)
+    expires_at: int | None = None
+    code_sent_at: int | None = None
+    code_day: str = ""
+    code_count: int = 0
 
 
 @dataclass(frozen=True)

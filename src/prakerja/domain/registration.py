@@ -14,17 +14,47 @@ from prakerja.domain.models import (
     CODE_TTL_S,
     RESEND_COOLDOWN_S,
     RESENDS_PER_DAY,
+    UNVERIFIED_TTL_S,
+    Consent,
+    EmailClaim,
     IdempotencyRecord,
     OutboxJob,
+    ProcessingEvent,
     Registration,
     seconds_to_next_utc_day,
     utc_day,
 )
-from prakerja.domain.ports import Clock, IdempotencyHit, Keys, RegistrationStore, TransientConflict
+from prakerja.domain.passwords import require_acceptable_password
+from prakerja.domain.ports import (
+    Clock,
+    EmailClaimed,
+    IdempotencyHit,
+    Keys,
+    RegistrationStore,
+    TransientConflict,
+)
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_S = 15 * 60
+REGISTER_ROUNDS = 3  # create / replace attempts when the email claim changes under us
+INVALID_CREDENTIALS = "Email or password is not correct."
+RESEND_TOO_SOON = "A new code cannot be sent yet: wait until Retry-After."
+EMAIL_TAKEN = "This email address already has a registration; log in instead."
+
+
+def code_budget_wait(sent_at: int | None, day: str, count: int, now: int) -> int:
+    """Seconds until one more code email may go to an address (0: now). The first email of a
+    registration is free of the daily count only for a fresh address; every further code email
+    (a resend, or registering the address again) counts, at most RESENDS_PER_DAY a UTC day, and
+    at least RESEND_COOLDOWN_S apart."""
+    if sent_at is not None:
+        wait = sent_at + RESEND_COOLDOWN_S - now
+        if wait > 0:
+            return wait
+    if day == utc_day(now) and count >= RESENDS_PER_DAY:
+        return seconds_to_next_utc_day(now)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -33,6 +63,7 @@ class NewRegistration:
     password: str
     full_name: str
     phone: str  # E.164
+    terms_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +95,10 @@ class RegistrationService:
 
     # -- register -------------------------------------------------------------------------
     def register(self, new: NewRegistration, *, idempotency_key: str | None, body_hash: str) -> Registered:
+        """One TransactWriteItems when the address is free. An address held by an unverified
+        registration is taken over (the old registration is deleted in the same transaction and
+        its code dies); one held by a verified registration is refused."""
+        require_acceptable_password(new.password, new.email)
         now = int(self._clock.now())
         registration_id = secrets.token_hex(16)
         nonce = security.new_nonce()
@@ -74,6 +109,9 @@ class RegistrationService:
             full_name=new.full_name,
             phone=new.phone,
             created_at=now,
+            consent=Consent(new.terms_version, now),
+            expires_at=now + UNVERIFIED_TTL_S,
+            events=(ProcessingEvent("registered", now),),
             code_nonce=nonce,
             code_sent_at=now,
             resend_day=utc_day(now),
@@ -87,8 +125,27 @@ class RegistrationService:
                 registration_id=registration_id,
                 status=outcome.status,
             )
+        job = verify_code_email_job(registration_id, nonce)
+        idem_expires = now + IDEMPOTENCY_TTL_S
         try:
-            self._store.create(reg, verify_code_email_job(registration_id, nonce), record, now + IDEMPOTENCY_TTL_S)
+            for _ in range(REGISTER_ROUNDS):
+                try:
+                    self._store.create(reg, job, record, idem_expires)
+                    return outcome
+                except EmailClaimed:
+                    pass
+                claim = self._store.get_email_claim(new.email)
+                if claim is None:
+                    continue  # released meanwhile: claim it afresh
+                self._refuse_if_verified(claim, now)
+                wait = code_budget_wait(claim.code_sent_at, claim.code_day, claim.code_count, now)
+                if wait > 0:
+                    raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=wait)
+                today = utc_day(now)
+                reg.resend_day = today
+                reg.resend_count = (claim.code_count if claim.code_day == today else 0) + 1
+                if self._store.replace_unverified(claim, reg, job, record, idem_expires):
+                    return outcome
         except IdempotencyHit as hit:
             return self._replay(hit.record, body_hash)
         except TransientConflict as exc:
@@ -97,7 +154,15 @@ class RegistrationService:
                     "The first request with this Idempotency-Key is still in flight; retry shortly."
                 ) from exc
             raise errors.ServiceUnavailable("Please retry.") from exc
-        return outcome
+        raise errors.ServiceUnavailable("Please retry.")
+
+    def _refuse_if_verified(self, claim: EmailClaim, now: int) -> None:
+        if claim.verified:
+            raise errors.EmailTaken(EMAIL_TAKEN)
+        if claim.verified is None:  # a claim from before the flag: ask its registration
+            holder = self._store.get(claim.registration_id)
+            if holder is not None and holder.email_verified:
+                raise errors.EmailTaken(EMAIL_TAKEN)
 
     def _replay(self, record: IdempotencyRecord | None, body_hash: str) -> Registered:
         if record is None:
@@ -119,7 +184,7 @@ class RegistrationService:
         if now > reg.code_sent_at + CODE_TTL_S:
             raise errors.CodeExpired("The code has expired: request a new code.")
         if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
-            if not self._store.mark_email_verified(registration_id, reg.code_nonce):
+            if not self._store.mark_email_verified(registration_id, reg.email, reg.code_nonce, int(now)):
                 return self._after_race(registration_id)
             return self._session(registration_id, now)
         attempts = self._store.record_code_failure(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS)
@@ -146,19 +211,17 @@ class RegistrationService:
         now = int(self._clock.now())
         if reg.email_verified:
             raise errors.AlreadyVerified("This email address is already verified.")
-        wait = reg.code_sent_at + RESEND_COOLDOWN_S - now
+        # The registration's counters mirror those on its email claim (every code email updates
+        # both in one transaction, and a registration taking over an address starts from them).
+        wait = code_budget_wait(reg.code_sent_at, reg.resend_day, reg.resend_count, now)
         if wait > 0:
-            raise errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)
+            raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=wait)
         today = utc_day(now)
         count = reg.resend_count if reg.resend_day == today else 0
-        if count >= RESENDS_PER_DAY:
-            raise errors.ResendTooSoon(
-                "At most 5 new codes a day: try again tomorrow.",
-                retry_after_s=seconds_to_next_utc_day(now),
-            )
         nonce = security.new_nonce()
         replaced = self._store.replace_code(
             registration_id,
+            reg.email,
             reg.code_nonce,
             nonce,
             now,
@@ -167,7 +230,7 @@ class RegistrationService:
             verify_code_email_job(registration_id, nonce),
         )
         if not replaced:
-            raise errors.ResendTooSoon("A new code was just sent.", retry_after_s=RESEND_COOLDOWN_S)
+            raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=RESEND_COOLDOWN_S)
 
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, email: str, password: str) -> Session:
@@ -188,9 +251,12 @@ class RegistrationService:
             ok = security.verify_password(password, reg.password_hash)
         if not ok or reg is None:
             self._store.record_login_failure(throttle_key, now, LOGIN_WINDOW_S)
-            raise errors.InvalidCredentials("Email or password is not correct.")
+            raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         if not reg.email_verified:
-            raise errors.EmailNotVerified("Verify your email address first (check your inbox).")
+            raise errors.EmailNotVerified(
+                "Verify your email address first (check your inbox).",
+                extra={"registration_id": reg.registration_id},
+            )
         if throttle.failures:
             self._store.reset_login_failures(throttle_key)
         return self._session(reg.registration_id, now)
