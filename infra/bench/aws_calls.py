@@ -45,12 +45,13 @@ def measure(call: Callable[[], dict[str, Any]]) -> tuple[int, list[str], int]:
     return sum(CALLS.values()), sorted(CALLS.elements()), int(response["statusCode"])
 
 
-def person() -> dict[str, str]:
+def person() -> dict[str, Any]:
     return {
         "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
         "password": "password-123",
         "full_name": "Budi Santoso",
         "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
     }
 
 
