@@ -246,7 +246,7 @@ def test_personal_data_export(box):
     assert data["nik"]["status"] == "NONE" and data["photo"]["status"] == "NONE" and data["batch"] is None
     assert [e["event"] for e in data["processing"]] == ["registered", "email_verified"]
     assert personal_data(rid, None)["statusCode"] == 401
-    other, other_token = verified(box, person())
+    _, other_token = verified(box, person())
     assert personal_data(rid, other_token)["statusCode"] == 404
 
 
