@@ -24,6 +24,8 @@ CONTRACT = {
     ("GET", "/batches"),
     ("POST", "/registrations/{id}/batch"),
     ("GET", "/health"),
+    ("GET", "/registrations/{id}/personal-data"),
+    ("DELETE", "/registrations/{id}"),
 }
 GATEWAY_MISS = "No such resource or method."
 
