@@ -213,6 +213,32 @@ def main() -> int:  # noqa: PLR0915 - a linear script
         route("POST /registrations/{id}/batch", "join_batch", join_event)
         route("GET /health", "health", lambda: api_event("GET", "/health", "/health"))
 
+        def personal_data_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            path = f"/registrations/{rid}/personal-data"
+            return api_event("GET", "/registrations/{id}/personal-data", path, token=token, path_parameters={"id": rid})
+
+        route("GET /registrations/{id}/personal-data", "get_personal_data", personal_data_event)
+
+        def delete_event() -> dict[str, Any]:
+            rid, p, token = verified()
+            ddb.update_item(  # with an accepted photo: one S3 delete
+                TableName=box.env["TABLE_NAME"],
+                Key=reg_key(rid),
+                UpdateExpression="SET photo_key = :k, photo_upload_key = :k",
+                ExpressionAttributeValues={":k": {"S": f"uploads/{rid}/bench"}},
+            )
+            return api_event(
+                "DELETE",
+                "/registrations/{id}",
+                f"/registrations/{rid}",
+                token=token,
+                path_parameters={"id": rid},
+                body={"password": p["password"]},
+            )
+
+        route("DELETE /registrations/{id}", "delete_registration", delete_event)
+
     ok = True
     print(f"{'route':<52}{'status':>7}{'calls':>7}  target  calls made")
     for name, total, calls, status in rows:

@@ -342,3 +342,32 @@ def test_the_funnel_does_not_count_down_when_a_registration_is_removed():
     assert change.registration is None and change.outbox is None
     assert plan([change]).increments == []
 
+
+
+def test_a_retried_registration_write_is_not_refused_by_itself(service, store):
+    """The client library retries a write after a timeout; the first attempt had gone through."""
+    real = store.create
+
+    def applied_then_timed_out(reg, job, record, expires_at):
+        real(reg, job, record, expires_at)
+        return real(reg, job, record, expires_at)  # the retry meets its own claim
+
+    store.create = applied_then_timed_out  # type: ignore[method-assign]
+    rid = register(service)
+    assert store.claims_by_email[NEW.email].registration_id == rid and list(store.regs) == [rid]
+
+
+def test_a_verification_whose_write_went_through_unseen_still_gets_its_session(service, store):
+    rid = register(service)
+    code = emailed_code(store, rid)
+    real = store.mark_email_verified
+
+    def applied_then_timed_out(*args):
+        real(*args)
+        return real(*args)  # the retry finds the email verified already
+
+    store.mark_email_verified = applied_then_timed_out  # type: ignore[method-assign]
+    assert service.verify_email(rid, code).registration_id == rid
+    store.mark_email_verified = real  # type: ignore[method-assign]
+    with pytest.raises(errors.AlreadyVerified):  # a later attempt is the usual 409
+        service.verify_email(rid, code)

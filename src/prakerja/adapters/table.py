@@ -68,7 +68,12 @@ class Table:
         """Run a transaction; None on success, else the cancellation reason codes.
         Conflicts with concurrent transactions raise TransientConflict."""
         try:
-            self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            # The token makes a retry of this same call (botocore retries after a timeout)
+            # idempotent in DynamoDB, instead of failing its own conditions.
+            self.client.transact_write_items(
+                TransactItems=items,  # type: ignore[arg-type]
+                ClientRequestToken=uuid.uuid4().hex,
+            )
         except self.client.exceptions.TransactionCanceledException as exc:
             codes = cancellation_codes(exc)
             if "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes:

@@ -137,6 +137,8 @@ class RegistrationService:
                 claim = self._store.get_email_claim(new.email)
                 if claim is None:
                     continue  # released meanwhile: claim it afresh
+                if claim.registration_id == registration_id:
+                    return outcome  # our own write, retried by the client library after a timeout
                 self._refuse_if_verified(claim, now)
                 wait = code_budget_wait(claim.code_sent_at, claim.code_day, claim.code_count, now)
                 if wait > 0:
@@ -185,7 +187,7 @@ class RegistrationService:
             raise errors.CodeExpired("The code has expired: request a new code.")
         if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
             if not self._store.mark_email_verified(registration_id, reg.email, reg.code_nonce, int(now)):
-                return self._after_race(registration_id)
+                return self._after_race(registration_id, verified_nonce=reg.code_nonce, now=now)
             return self._session(registration_id, now)
         attempts = self._store.record_code_failure(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS)
         if attempts is None:
@@ -194,9 +196,13 @@ class RegistrationService:
             "The code is not correct.", extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - attempts)}
         )
 
-    def _after_race(self, registration_id: str) -> Session:
-        """A concurrent request changed the code state: answer from the fresh state."""
+    def _after_race(self, registration_id: str, *, verified_nonce: str | None = None, now: float = 0) -> Session:
+        """A concurrent request changed the code state: answer from the fresh state. A caller
+        holding the right code for the very nonce that verified the email (a double submit, or
+        our own write retried after a timeout) gets its session."""
         reg = self._require(registration_id)
+        if reg.email_verified and verified_nonce is not None and reg.code_nonce == verified_nonce:
+            return self._session(registration_id, now)
         if reg.email_verified:
             raise errors.AlreadyVerified("This email address is already verified; log in instead.")
         if reg.code_attempts >= CODE_MAX_ATTEMPTS:
