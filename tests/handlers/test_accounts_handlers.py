@@ -191,6 +191,12 @@ def test_an_unverified_email_is_taken_over_and_the_old_registration_is_gone(box)
     assert claim["registration_id"]["S"] == new and claim["code_count"]["N"] == "1"  # type: ignore[index]
     assert verify(box, old, old_code)["statusCode"] == 404  # its code is dead
     assert verify(box, new)["statusCode"] == 200
+    # the funnel counts one sign-up (the takeover is not a second one) and its verification
+    Pipeline(box).relay()
+    from prakerja.composition import funnel_store_of
+
+    totals = funnel_store_of(box.client("dynamodb"), box.env["TABLE_NAME"]).totals()
+    assert (totals["registered"], totals["email_verified"]) == (1, 1)
 
 
 def test_a_verified_email_is_409_email_taken(box):

@@ -343,7 +343,6 @@ def test_the_funnel_does_not_count_down_when_a_registration_is_removed():
     assert plan([change]).increments == []
 
 
-
 def test_a_retried_registration_write_is_not_refused_by_itself(service, store):
     """The client library retries a write after a timeout; the first attempt had gone through."""
     real = store.create
@@ -371,3 +370,13 @@ def test_a_verification_whose_write_went_through_unseen_still_gets_its_session(s
     store.mark_email_verified = real  # type: ignore[method-assign]
     with pytest.raises(errors.AlreadyVerified):  # a later attempt is the usual 409
         service.verify_email(rid, code)
+
+
+def test_a_takeover_is_not_counted_as_a_second_registration_but_its_progress_is():
+    new = {"pk": "REG#" + "b" * 32, "sk": "REG", "email_verified": False, "takeover": True}
+    inserted = decode_record(stream_record("INSERT", new))
+    assert plan([inserted]).increments == []
+    verified = decode_record(stream_record("MODIFY", {**new, "email_verified": True}, new))
+    assert [step for _, _, step in plan([verified]).increments] == ["email_verified"]
+    fresh = decode_record(stream_record("INSERT", {**new, "takeover": None}))
+    assert [step for _, _, step in plan([fresh]).increments] == ["registered"]

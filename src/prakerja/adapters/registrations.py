@@ -27,6 +27,8 @@ from prakerja.domain.security import sha256_hex
 _REG_FIELDS = {f.name for f in dataclasses.fields(Registration)}
 # Stored idempotency items keep the answer they replay: the created registration (HTTP 201).
 _IDEM_STATUS_CODE = 201
+# On a registration that took over an unverified one's email (not a new person for the funnel).
+TAKEOVER_MARK = "takeover"
 # Appends one event to the registration's processing history, in the write of the state change.
 APPEND_EVENT = "events = list_append(if_not_exists(events, :no_events), :event)"
 
@@ -173,7 +175,8 @@ class DynamoRegistrationStore:
             {
                 "Put": {
                     "TableName": name,
-                    "Item": registration_to_item(reg),
+                    # marked: the funnel counted this person when the replaced registration came in
+                    "Item": {**registration_to_item(reg), TAKEOVER_MARK: {"BOOL": True}},
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },

@@ -12,9 +12,9 @@ from typing import Protocol
 from prakerja.domain import errors, security
 from prakerja.domain.models import Registration
 from prakerja.domain.ports import TransientConflict
+from prakerja.domain.registration import INVALID_CREDENTIALS  # the one detail of the slug
 
 DELETE_ROUNDS = 3  # re-read and retry when the registration changes while it is being deleted
-WRONG_PASSWORD = "Email or password is not correct."  # the one detail of invalid-credentials
 
 
 class AccountStore(Protocol):
@@ -50,7 +50,7 @@ class PersonalDataService:
         if reg is None:
             raise errors.NotFound("No registration with this id.")
         if not security.verify_password(password, reg.password_hash):
-            raise errors.InvalidCredentials(WRONG_PASSWORD)
+            raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         for _ in range(DELETE_ROUNDS):
             for key in sorted({k for k in (reg.photo_key, reg.photo_upload_key) if k}):
                 self._photos.delete(key)
