@@ -87,6 +87,8 @@ DEFAULT_MIX: dict[str, float] = {
     "POST /registrations/{id}/photo": 1.0,
     "GET /batches": 1.0,
     "POST /registrations/{id}/batch": 1.0,
+    "GET /registrations/{id}/personal-data": 0.05,  # a data-access request now and then
+    "DELETE /registrations/{id}": 0.01,  # erasure: rare
 }
 UNKNOWN_ROUTE_MIX = 1.0
 
@@ -106,6 +108,8 @@ DEFAULT_DURATIONS_MS: dict[str, float] = {
     "UploadPhotoFunction": 150,
     "ListBatchesFunction": 150,
     "JoinBatchFunction": 200,
+    "GetPersonalDataFunction": 100,
+    "DeleteRegistrationFunction": 700,  # scrypt + S3 deletes + one transaction
     "SendEmailFunction": 100,
     "CheckNikFunction": 500,
     "InspectPhotoFunction": 500,
@@ -130,10 +134,13 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
             8, 0, "TransactWriteItems REG+EMAIL+OUTBOX+IDEM (4 items x 2): DynamoRegistrationStore.create"
         ),
         "POST /registrations/{id}/email-verification": Cost(
-            1, 1, "GetItem REG + UpdateItem REG (verified or attempt counted)"
+            3.5,
+            1,
+            "GetItem REG + TransactWriteItems REG+EMAIL (2 x 2) for the 1 success per registrant, "
+            "UpdateItem REG (1) for the 0.2 wrong codes: (4 + 0.2) / 1.2",
         ),
         "POST /registrations/{id}/email-verification/resend": Cost(
-            4, 1, "GetItem REG + TransactWriteItems REG+OUTBOX (2 x 2): replace_code"
+            6, 1, "GetItem REG + TransactWriteItems REG+EMAIL+OUTBOX (3 x 2): replace_code"
         ),
         "POST /sessions": Cost(1, 3, "BatchGetItem EMAIL+LOGIN (consistent) + GetItem REG + DeleteItem LOGIN"),
         "GET /registrations/{id}": Cost(0, 1, "GetItem REG (consistent)"),
@@ -148,6 +155,10 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
         ),
         "POST /registrations/{id}/batch": Cost(
             4, 1 + 0.5 * seat_reads, "GetItem REG + BatchGetItem seat shards + TransactWriteItems SEAT+REG (2 x 2)"
+        ),
+        "GET /registrations/{id}/personal-data": Cost(0, 1, "GetItem REG (consistent)"),
+        "DELETE /registrations/{id}": Cost(
+            12, 1, "GetItem REG + TransactWriteItems REG+EMAIL+LOGIN+NIK+SEAT (up to 5 x 2) + S3 deletes"
         ),
     }
 
