@@ -145,6 +145,8 @@ class InMemoryRegistrationStore:
             reg = self.regs.get(registration_id)
             if reg is None or reg.email_verified or reg.code_attempts >= max_attempts:
                 return None
+            if reg.expires_at is not None and reg.expires_at <= self._clock():
+                return None  # past its TTL: absent
             reg.code_attempts += 1
             self.code_checks_reserved += 1
             return copy.deepcopy(reg)

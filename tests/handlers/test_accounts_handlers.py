@@ -14,7 +14,7 @@ import pytest
 from infra.bench.aws_calls import CALLS, counting
 from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
 from prakerja.adapters.dynamo_codec import to_item
-from prakerja.adapters.keys import email_key, login_key, nik_claim_key, reg_key, seat_key
+from prakerja.adapters.keys import email_key, login_key, nik_claim_key, reg_key, reset_key, seat_key
 from prakerja.domain.security import sha256_hex, verification_code
 from tests.handlers.pipeline import Pipeline, body
 
@@ -300,8 +300,20 @@ def test_deletion_leaves_no_personal_data_and_frees_email_nik_and_seat(box):
     p = person()
     rid, token = joined_with_nik_and_photo(box, p)
     fp = item(box, reg_key(rid))["nik_fp"]["S"]  # type: ignore[index]
-    sign_in(p["email"], "wrong-password-1")  # leaves a login throttle item (hashed email)
-    assert item(box, login_key(sha256_hex(p["email"]))) is not None
+    # items keyed by the hashed email: a sign-in throttle (made for an unknown email; here planted,
+    # as if left from before the account existed) and a pending password reset
+    box.client("dynamodb").put_item(
+        TableName=box.env["TABLE_NAME"],
+        Item={**login_key(sha256_hex(p["email"])), "login_attempts": {"N": "1"}, "login_window": {"N": "1"}},
+    )
+    assert (
+        call(
+            "request_password_reset",
+            api_event("POST", "/password-resets", "/password-resets", body={"email": p["email"]}),
+        )["statusCode"]
+        == 202
+    )
+    assert item(box, reset_key(sha256_hex(p["email"]))) is not None
     pipe = Pipeline(box)
     pipe.relay()
     from prakerja.composition import funnel_store_of
@@ -311,7 +323,8 @@ def test_deletion_leaves_no_personal_data_and_frees_email_nik_and_seat(box):
     r = delete(rid, token)
     assert r["statusCode"] == 204 and r["body"] == ""
 
-    for key in (reg_key(rid), email_key(p["email"]), nik_claim_key(fp), login_key(sha256_hex(p["email"]))):
+    hashed = sha256_hex(p["email"])
+    for key in (reg_key(rid), email_key(p["email"]), nik_claim_key(fp), login_key(hashed), reset_key(hashed)):
         assert item(box, key) is None, key
     assert item(box, seat_key("b1", 1))["taken"] == {"N": "2"}  # type: ignore[index]
     assert box.client("s3").list_objects_v2(Bucket=box.env["PHOTO_BUCKET"], Prefix=f"uploads/{rid}/")["KeyCount"] == 0

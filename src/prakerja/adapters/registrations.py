@@ -249,8 +249,10 @@ class DynamoRegistrationStore:
             reg_key(registration_id),
             "SET code_attempts = if_not_exists(code_attempts, :zero) + :one",
             "attribute_exists(pk) AND email_verified = :f "
-            "AND (attribute_not_exists(code_attempts) OR code_attempts < :max)",
-            {":zero": 0, ":one": 1, ":f": False, ":max": max_attempts},
+            "AND (attribute_not_exists(code_attempts) OR code_attempts < :max) "
+            # expired (an unverified registration past its TTL, deletion pending): absent
+            "AND (attribute_not_exists(expires_at) OR expires_at > :now)",
+            {":zero": 0, ":one": 1, ":f": False, ":max": max_attempts, ":now": int(time.time())},
         )
         return registration_from_item(item) if done and item else None
 
@@ -438,7 +440,12 @@ class DynamoRegistrationStore:
 
     def find_registration_id(self, email: str) -> str | None:
         item = self._table.get(email_key(email))
-        return str(from_item(item)["registration_id"]) if item else None
+        if not item:
+            return None
+        v = from_item(item)
+        if is_expired(v, time.time()):
+            return None  # an unverified claim past its TTL, deletion pending: absent
+        return str(v["registration_id"])
 
     def reserve_login(
         self, registration_id: str | None, throttle_key: str, now: int, window_s: int, max_attempts: int

@@ -40,22 +40,23 @@ from prakerja.domain.ports import (
 IDEMPOTENCY_TTL_S = 24 * 3600
 REGISTER_ROUNDS = 3  # create / replace attempts when the email claim changes under us
 INVALID_CREDENTIALS = "Email or password is not correct."
-RESEND_TOO_SOON = "A new code cannot be sent yet: wait until Retry-After."
 EMAIL_TAKEN = "This email address already has a registration; log in instead."
 
 
-def code_budget_wait(sent_at: int | None, day: str, count: int, now: int) -> int:
-    """Seconds until one more code email may go to an address (0: now). The first email of a
-    registration is free of the daily count only for a fresh address; every further code email
-    (a resend, or registering the address again) counts, at most RESENDS_PER_DAY a UTC day, and
-    at least RESEND_COOLDOWN_S apart."""
+def code_budget_refusal(sent_at: int | None, day: str, count: int, now: int) -> errors.ResendTooSoon | None:
+    """The 429 for one more code email to an address now, or None when it may go. The first email
+    of a registration is free of the daily count only for a fresh address; every further code
+    email (a resend, or registering the address again) counts, at most RESENDS_PER_DAY a UTC day,
+    and at least RESEND_COOLDOWN_S apart."""
     if sent_at is not None:
         wait = sent_at + RESEND_COOLDOWN_S - now
         if wait > 0:
-            return wait
+            return errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)
     if day == utc_day(now) and count >= RESENDS_PER_DAY:
-        return seconds_to_next_utc_day(now)
-    return 0
+        return errors.ResendTooSoon(
+            "At most 5 new codes a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,9 @@ class RegistrationService:
                 if claim.registration_id == registration_id:
                     return outcome  # our own write, retried by the client library after a timeout
                 self._refuse_if_verified(claim, now)
-                wait = code_budget_wait(claim.code_sent_at, claim.code_day, claim.code_count, now)
-                if wait > 0:
-                    raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=wait)
+                refusal = code_budget_refusal(claim.code_sent_at, claim.code_day, claim.code_count, now)
+                if refusal is not None:
+                    raise refusal
                 today = utc_day(now)
                 reg.resend_day = today
                 reg.resend_count = (claim.code_count if claim.code_day == today else 0) + 1
@@ -234,9 +235,9 @@ class RegistrationService:
             return  # the code email is still queued and will go out: no second email, same code
         # The registration's counters mirror those on its email claim (every code email updates
         # both in one transaction, and a registration taking over an address starts from them).
-        wait = code_budget_wait(reg.code_sent_at or None, reg.resend_day, reg.resend_count, now)
-        if wait > 0:
-            raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=wait)
+        refusal = code_budget_refusal(reg.code_sent_at or None, reg.resend_day, reg.resend_count, now)
+        if refusal is not None:
+            raise refusal
         today = utc_day(now)
         count = reg.resend_count if reg.resend_day == today else 0
         nonce = security.new_nonce()
@@ -251,7 +252,7 @@ class RegistrationService:
             verify_code_email_job(registration_id, nonce),
         )
         if not replaced:
-            raise errors.ResendTooSoon(RESEND_TOO_SOON, retry_after_s=RESEND_COOLDOWN_S)
+            raise errors.ResendTooSoon("A new code was just sent.", retry_after_s=RESEND_COOLDOWN_S)
 
     # -- sessions -------------------------------------------------------------------------------
     def create_session(self, email: str, password: str) -> Session:
