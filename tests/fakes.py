@@ -183,6 +183,7 @@ class InMemoryRegistrationStore:
             if claim is None or claim.registration_id != registration_id:
                 return False
             reg.code_nonce, reg.code_issued_at, reg.code_sent_at, reg.code_attempts = new_nonce, issued_at, 0, 0
+            self.send_leases.pop(registration_id, None)  # the lease was for the old code's email
             reg.resend_day, reg.resend_count = resend_day, resend_count
             self.claims_by_email[email] = dataclasses.replace(
                 claim, code_sent_at=issued_at, code_day=resend_day, code_count=resend_count

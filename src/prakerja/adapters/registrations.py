@@ -310,7 +310,9 @@ class DynamoRegistrationStore:
                 "TableName": self._table.name,
                 "Key": reg_key(registration_id),
                 "UpdateExpression": "SET code_nonce = :new, code_issued_at = :at, code_sent_at = :zero, "
-                "code_attempts = :zero, resend_day = :day, resend_count = :count",
+                "code_attempts = :zero, resend_day = :day, resend_count = :count "
+                # the send lease was for the old code's email: the new one's sender must not wait on it
+                "REMOVE code_send_lease, code_send_holder",
                 "ConditionExpression": "code_nonce = :old AND email_verified = :f",
                 "ExpressionAttributeValues": to_item(
                     {
