@@ -144,7 +144,7 @@ class PasswordResetBody(Body):
 class PasswordResetConfirmBody(Body):
     email: Annotated[str, StringConstraints(max_length=1000)]
     code: Annotated[str, StringConstraints(max_length=20)]
-    new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.password_policy
+    new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.passwords
 
     @field_validator("email")
     @classmethod
