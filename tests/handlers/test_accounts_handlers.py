@@ -369,3 +369,35 @@ def test_deletion_with_a_wrong_body_is_422(box):
         ),
     )
     assert r["statusCode"] == 422 and body(r)["errors"][0]["field"] == "password"
+
+
+def test_a_resent_code_is_emailed_at_once_after_the_first_code_email_went_out(box):
+    """The first email's send lease belongs to the old code: the resent code's email must not wait
+    for it to run out (it would arrive minutes late, after the person gave up)."""
+    p = person()
+    rid = body(register(p))["registration_id"]
+    pipe = Pipeline(box)
+    pipe.settle()
+    assert len(pipe.sent_emails(p["email"])) == 1
+    sent = item(box, reg_key(rid))
+    assert sent is not None and "code_send_lease" in sent  # the first send's lease is still live
+    past = {":t": {"N": str(int(time.time()) - 61)}}
+    for key in (reg_key(rid), email_key(p["email"])):  # the first code email went out a minute ago
+        box.client("dynamodb").update_item(
+            TableName=box.env["TABLE_NAME"],
+            Key=key,
+            UpdateExpression="SET code_sent_at = :t",
+            ExpressionAttributeValues=past,
+        )
+    resend = call(
+        "resend_code",
+        api_event(
+            "POST",
+            "/registrations/{id}/email-verification/resend",
+            f"/registrations/{rid}/email-verification/resend",
+            path_parameters={"id": rid},
+        ),
+    )
+    assert resend["statusCode"] == 202
+    pipe.settle()
+    assert len(pipe.sent_emails(p["email"])) == 2
