@@ -90,6 +90,8 @@ DEFAULT_MIX: dict[str, float] = {
     "POST /password-resets": 0.02,  # a forgotten password now and then (people just registered)
     "POST /password-resets/confirm": 0.03,  # with a mistyped code
     "DELETE /sessions/current": 0.05,  # signing out on a shared device
+    "GET /registrations/{id}/personal-data": 0.05,  # a data-access request now and then
+    "DELETE /registrations/{id}": 0.01,  # erasure: rare
 }
 UNKNOWN_ROUTE_MIX = 1.0
 
@@ -112,6 +114,8 @@ DEFAULT_DURATIONS_MS: dict[str, float] = {
     "RequestPasswordResetFunction": 150,
     "ConfirmPasswordResetFunction": 700,  # scrypt of the new password + reads + one transaction
     "DeleteSessionFunction": 100,
+    "GetPersonalDataFunction": 100,
+    "DeleteRegistrationFunction": 700,  # scrypt + S3 deletes + one transaction
     "SendEmailFunction": 100,
     "CheckNikFunction": 500,
     "InspectPhotoFunction": 500,
@@ -136,10 +140,13 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
             8, 0, "TransactWriteItems REG+EMAIL+OUTBOX+IDEM (4 items x 2): DynamoRegistrationStore.create"
         ),
         "POST /registrations/{id}/email-verification": Cost(
-            2, 0, "UpdateItem REG (attempt reserved, ALL_NEW) + UpdateItem REG (verified)"
+            4.4,
+            0,
+            "UpdateItem REG (attempt reserved, ALL_NEW) for every check + TransactWriteItems REG+EMAIL "
+            "(2 x 2) for the 1 success per registrant, 0.2 wrong codes: (1.2 + 4) / 1.2",
         ),
         "POST /registrations/{id}/email-verification/resend": Cost(
-            4, 1, "GetItem REG + TransactWriteItems REG+OUTBOX (2 x 2): replace_code"
+            6, 1, "GetItem REG + TransactWriteItems REG+EMAIL+OUTBOX (3 x 2): replace_code"
         ),
         "POST /sessions": Cost(
             2, 1, "GetItem EMAIL + UpdateItem REG (check reserved, ALL_NEW) + UpdateItem REG (released)"
@@ -162,6 +169,10 @@ def route_costs(seat_reads: float) -> dict[str, Cost]:
             7, 1, "UpdateItem RESET (check reserved, ALL_NEW) + GetItem REG + TransactWriteItems REG+RESET+EMAIL"
         ),
         "DELETE /sessions/current": Cost(1, 0, "UpdateItem REG (token generation raised)"),
+        "GET /registrations/{id}/personal-data": Cost(0, 1, "GetItem REG (consistent)"),
+        "DELETE /registrations/{id}": Cost(
+            12, 1, "GetItem REG + TransactWriteItems REG+EMAIL+LOGIN+RESET+NIK+SEAT (up to 6 x 2) + S3 deletes"
+        ),
     }
 
 

@@ -10,13 +10,28 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prakerja.domain import errors
+from prakerja.domain import errors, security
 from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard
-from prakerja.domain.models import IdempotencyRecord, LoginGrant, LoginThrottle, OutboxJob, Registration
+from prakerja.domain.models import (
+    EmailClaim,
+    IdempotencyRecord,
+    LoginGrant,
+    OutboxJob,
+    ProcessingEvent,
+    Registration,
+)
 from prakerja.domain.nik_service import PendingNik
 from prakerja.domain.password_reset import CompletedReset, ResetState
-from prakerja.domain.ports import IdempotencyHit, Keys, TransientConflict
+from prakerja.domain.ports import EmailClaimed, IdempotencyHit, Keys, TransientConflict
 from prakerja.domain.resilience import BreakerState
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """The fake's sign-in budget of an email with no registration (the adapter's LOGIN# item)."""
+
+    failures: int = 0
+    window_start: int = 0
 
 
 class FakeClock:
@@ -33,33 +48,93 @@ class FakeClock:
 KEYS = Keys(token=b"t" * 32, code=b"c" * 32, nik=b"n" * 32)
 
 
+def _with_event(reg: Registration, name: str, at: int) -> None:
+    reg.events = (*reg.events, ProcessingEvent(name, at))
+
+
 @dataclass
 class InMemoryRegistrationStore:
+    """Registrations and email claims with the conditions of the DynamoDB store. `now` is the
+    time used to treat expired (TTL passed, not yet deleted) items as absent."""
+
     regs: dict[str, Registration] = field(default_factory=dict)
-    emails: dict[str, str] = field(default_factory=dict)
+    claims_by_email: dict[str, EmailClaim] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     outbox: list[OutboxJob] = field(default_factory=list)
     throttles: dict[str, LoginThrottle] = field(default_factory=dict)
     send_leases: dict[str, tuple[int, str]] = field(default_factory=dict)  # registration -> (until, holder)
     events: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     code_checks_reserved: int = 0
+    nik_claims: dict[str, str] = field(default_factory=dict)
+    seats_taken: dict[tuple[str, int], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    now: Callable[[], float] | None = None
+    # Called (outside the lock) after get_email_claim: to interleave a concurrent request.
+    after_claim_read: Callable[[], None] | None = None
+
+    @property
+    def emails(self) -> dict[str, str]:
+        return {e: c.registration_id for e, c in self.claims_by_email.items()}
+
+    def _clock(self) -> float:
+        return self.now() if self.now else 0.0
+
+    def _claim(self, reg: Registration) -> EmailClaim:
+        return EmailClaim(
+            reg.email, reg.registration_id, False, reg.expires_at, reg.code_issued_at, reg.resend_day, reg.resend_count
+        )
 
     def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
         with self.lock:
             if idempotency is not None and idempotency.key_hash in self.idempotency:
                 raise IdempotencyHit(self.idempotency[idempotency.key_hash])
-            if reg.email in self.emails:
-                raise errors.EmailTaken("taken")
-            self.regs[reg.registration_id] = copy.deepcopy(reg)
-            self.emails[reg.email] = reg.registration_id
-            self.outbox.append(job)
-            if idempotency is not None:
-                self.idempotency[idempotency.key_hash] = idempotency
+            if reg.email in self.claims_by_email:
+                raise EmailClaimed()
+            self._store_new(reg, job, idempotency)
+
+    def _store_new(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None) -> None:
+        self.regs[reg.registration_id] = copy.deepcopy(reg)
+        self.claims_by_email[reg.email] = self._claim(reg)
+        self.outbox.append(job)
+        if idempotency is not None:
+            self.idempotency[idempotency.key_hash] = idempotency
+
+    def get_email_claim(self, email: str) -> EmailClaim | None:
+        claim = self.claims_by_email.get(email)
+        if self.after_claim_read is not None:
+            self.after_claim_read()
+        return claim
+
+    def replace_unverified(
+        self,
+        old: EmailClaim,
+        reg: Registration,
+        job: OutboxJob,
+        idempotency: IdempotencyRecord | None,
+        expires_at: int,
+    ) -> bool:
+        with self.lock:
+            if idempotency is not None and idempotency.key_hash in self.idempotency:
+                raise IdempotencyHit(self.idempotency[idempotency.key_hash])
+            current = self.claims_by_email.get(reg.email)
+            holder = self.regs.get(old.registration_id)
+            if (
+                current is None
+                or current.registration_id != old.registration_id
+                or current.code_sent_at != old.code_sent_at
+                or current.verified
+                or (holder is not None and holder.email_verified)
+            ):
+                return False
+            self.regs.pop(old.registration_id, None)
+            self._store_new(reg, job, idempotency)
+            return True
 
     def get(self, registration_id: str) -> Registration | None:
         reg = self.regs.get(registration_id)
-        return copy.deepcopy(reg) if reg else None
+        if reg is None or (reg.expires_at is not None and reg.expires_at <= self._clock()):
+            return None
+        return copy.deepcopy(reg)
 
     def get_idempotency(self, key_hash: str) -> IdempotencyRecord | None:
         return self.idempotency.get(key_hash)
@@ -70,21 +145,29 @@ class InMemoryRegistrationStore:
             reg = self.regs.get(registration_id)
             if reg is None or reg.email_verified or reg.code_attempts >= max_attempts:
                 return None
+            if reg.expires_at is not None and reg.expires_at <= self._clock():
+                return None  # past its TTL: absent
             reg.code_attempts += 1
             self.code_checks_reserved += 1
             return copy.deepcopy(reg)
 
-    def mark_email_verified(self, registration_id: str, nonce: str, max_attempts: int) -> bool:
+    def mark_email_verified(self, registration_id: str, email: str, nonce: str, max_attempts: int, now: int) -> bool:
         with self.lock:
-            reg = self.regs[registration_id]
-            if reg.code_nonce != nonce or reg.email_verified or reg.code_attempts > max_attempts:
+            reg = self.regs.get(registration_id)
+            claim = self.claims_by_email.get(email)
+            if reg is None or reg.code_nonce != nonce or reg.email_verified or reg.code_attempts > max_attempts:
                 return False
-            reg.email_verified = True
+            if claim is None or claim.registration_id != registration_id:
+                return False
+            reg.email_verified, reg.expires_at = True, None
+            _with_event(reg, "email_verified", now)
+            self.claims_by_email[email] = dataclasses.replace(claim, verified=True, expires_at=None)
             return True
 
     def replace_code(
         self,
         registration_id: str,
+        email: str,
         old_nonce: str,
         new_nonce: str,
         issued_at: int,
@@ -94,11 +177,38 @@ class InMemoryRegistrationStore:
     ) -> bool:
         with self.lock:
             reg = self.regs[registration_id]
+            claim = self.claims_by_email.get(email)
             if reg.code_nonce != old_nonce or reg.email_verified:
                 return False
+            if claim is None or claim.registration_id != registration_id:
+                return False
             reg.code_nonce, reg.code_issued_at, reg.code_sent_at, reg.code_attempts = new_nonce, issued_at, 0, 0
+            self.send_leases.pop(registration_id, None)  # the lease was for the old code's email
             reg.resend_day, reg.resend_count = resend_day, resend_count
+            self.claims_by_email[email] = dataclasses.replace(
+                claim, code_sent_at=issued_at, code_day=resend_day, code_count=resend_count
+            )
             self.outbox.append(job)
+            return True
+
+    def delete_registration(self, reg: Registration) -> bool:
+        with self.lock:
+            current = self.regs.get(reg.registration_id)
+            if current is None or (current.nik_seq, current.batch_id, current.photo_upload_key) != (
+                reg.nik_seq,
+                reg.batch_id,
+                reg.photo_upload_key,
+            ):
+                return False
+            del self.regs[reg.registration_id]
+            claim = self.claims_by_email.get(reg.email)
+            if claim is not None and claim.registration_id == reg.registration_id:
+                del self.claims_by_email[reg.email]
+            self.throttles.pop(security.sha256_hex(reg.email), None)
+            if reg.nik_fp and self.nik_claims.get(reg.nik_fp) == reg.registration_id:
+                del self.nik_claims[reg.nik_fp]
+            if reg.batch_id is not None and reg.seat_shard is not None:
+                self.seats_taken[(reg.batch_id, reg.seat_shard)] -= 1
             return True
 
     def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
@@ -126,7 +236,10 @@ class InMemoryRegistrationStore:
             return True
 
     def find_registration_id(self, email: str) -> str | None:
-        return self.emails.get(email)
+        claim = self.claims_by_email.get(email)
+        if claim is not None and claim.expires_at is not None and claim.expires_at <= self._clock():
+            return None  # TTL passed, deletion pending: absent
+        return claim.registration_id if claim else None
 
     def reserve_login(
         self, registration_id: str | None, throttle_key: str, now: int, window_s: int, max_attempts: int
@@ -163,6 +276,7 @@ class InMemoryRegistrationStore:
                 return False
             reg.token_gen = generation + 1
             self.events.setdefault(registration_id, []).append(("signed_out", now))
+            _with_event(reg, "signed_out", now)
             return True
 
 
@@ -180,7 +294,6 @@ class FakeCipher:
 
 @dataclass
 class InMemoryNikStore(InMemoryRegistrationStore):
-    claims: dict[str, str] = field(default_factory=dict)
     submissions_reserved: int = 0
 
     def reserve_nik_submission(
@@ -199,6 +312,10 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             self.submissions_reserved += 1
             return True, copy.deepcopy(reg)
 
+    @property
+    def claims(self) -> dict[str, str]:
+        return self.nik_claims
+
     def submit_nik(self, registration_id: str, expected_seq: int, pending: PendingNik, job: OutboxJob) -> None:
         with self.lock:
             reg = self.regs[registration_id]
@@ -211,6 +328,7 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             reg.nik_status, reg.nik_reason = "PENDING", None
             reg.nik_fp, reg.nik_masked, reg.nik_ct = pending.fingerprint, pending.masked, pending.ciphertext
             reg.nik_request_hash, reg.nik_seq = pending.request_hash, pending.seq
+            _with_event(reg, "nik_submitted", int(self._clock()))
             self.outbox.append(job)
 
     def record_nik_result(
@@ -227,6 +345,7 @@ class InMemoryNikStore(InMemoryRegistrationStore):
             if reg.nik_seq != seq or reg.nik_status != "PENDING":
                 return False
             reg.nik_status, reg.nik_reason, reg.nik_ct = status, reason, None  # type: ignore[assignment]
+            _with_event(reg, "nik_verified" if status == "VERIFIED" else "nik_rejected", int(self._clock()))
             if release_fingerprint and self.claims.get(release_fingerprint) == registration_id:
                 del self.claims[release_fingerprint]
             self.outbox.append(job)
@@ -295,6 +414,8 @@ class InMemoryResetStore(InMemoryRegistrationStore):
             del self.resets[done.email_hash]
             names = ["email_verified", "password_reset"] if done.verify_email else ["password_reset"]
             self.events.setdefault(done.registration_id, []).extend((n, done.now) for n in names)
+            for n in names:
+                _with_event(reg, n, done.now)
             return "OK"
 
 
@@ -428,7 +549,8 @@ class InMemoryBatchStore:
                 return SeatOutcome.SHARD_FULL
             seat[1] += 1
             assert reg is not None
-            reg.batch_id = batch_id
+            reg.batch_id, reg.seat_shard = batch_id, shard
+            _with_event(reg, "batch_joined", joined_at)
             self.joined_at[registration_id] = joined_at
             return SeatOutcome.JOINED
 

@@ -37,6 +37,8 @@ FUNCTIONS = {
     "RequestPasswordResetFunction": "request_password_reset",
     "ConfirmPasswordResetFunction": "confirm_password_reset",
     "DeleteSessionFunction": "delete_session",
+    "GetPersonalDataFunction": "get_personal_data",
+    "DeleteRegistrationFunction": "delete_registration",
     "OutboxRelayFunction": "outbox_relay",
     "SendEmailFunction": "send_email",
     "CheckNikFunction": "check_nik",
@@ -101,7 +103,7 @@ WORK_QUEUES = {
 }
 DLQS = {"EmailDLQ", "NikDLQ", "PhotoDLQ", "StreamDLQ", "EmailEventsDLQ"}
 
-READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction", "GetStatusFunction"}
+READ_ONLY_FUNCTIONS = {"GetRegistrationFunction", "ListBatchesFunction", "GetStatusFunction", "GetPersonalDataFunction"}
 WRITE_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",

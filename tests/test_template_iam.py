@@ -42,11 +42,16 @@ ADAPTERS = ROOT / "src" / "prakerja" / "adapters"
 # Read from the code (src/prakerja/adapters/*.py and the services each handler wires).
 ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     "RegisterFunction": {
-        "GetItem": {"IDEM#*"},  # idempotency replay
+        # idempotency replay; the address's claim (taken over when unverified) and, for a claim from
+        # before the `verified` flag, its registration
+        "GetItem": {"IDEM#*", "EMAIL#*", "REG#*"},
         "PutItem": {"REG#*", "EMAIL#*", "OUTBOX#*", "IDEM#*"},  # one transaction
+        "DeleteItem": {"REG#*"},  # the unverified registration taken over (same transaction)
     },
-    "VerifyEmailFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}},
-    "ResendCodeFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}, "PutItem": {"OUTBOX#*"}},
+    # the email claim is verified (its TTL stopped) with the registration, in one transaction
+    "VerifyEmailFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*", "EMAIL#*"}},
+    # the per-address code counters on the email claim move with each code email
+    "ResendCodeFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*", "EMAIL#*"}, "PutItem": {"OUTBOX#*"}},
     "CreateSessionFunction": {
         "GetItem": {"EMAIL#*", "REG#*"},
         "UpdateItem": {"REG#*", "LOGIN#*"},  # the sign-in budget (LOGIN# for an email without an account)
@@ -64,6 +69,13 @@ ITEM_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     "DeleteSessionFunction": {"UpdateItem": {"REG#*"}},
     "GetRegistrationFunction": {"GetItem": {"REG#*"}},
+    "GetPersonalDataFunction": {"GetItem": {"REG#*"}},
+    # erasure in one transaction: the registration and every item keyed by its personal data, the seat back
+    "DeleteRegistrationFunction": {
+        "GetItem": {"REG#*"},
+        "DeleteItem": {"REG#*", "EMAIL#*", "NIK#*", "LOGIN#*", "RESET#*"},
+        "UpdateItem": {"SEAT#*"},
+    },
     "HealthFunction": {},
     "GetStatusFunction": {"GetItem": {"BREAKER#*"}},  # the breaker item only, read
     "VerifyNikFunction": {"GetItem": {"REG#*"}, "UpdateItem": {"REG#*"}, "PutItem": {"NIK#*", "OUTBOX#*"}},
@@ -117,6 +129,8 @@ TOKEN_USERS = {
     "JoinBatchFunction",
     "ConfirmPasswordResetFunction",  # issues a token
     "DeleteSessionFunction",  # checks the token it revokes
+    "GetPersonalDataFunction",
+    "DeleteRegistrationFunction",
 }
 CODE_USERS = {"VerifyEmailFunction", "SendEmailFunction", "ConfirmPasswordResetFunction"}  # checks codes / emails them
 # One secret per purpose, read lazily by the routes that use it: the master AppSecret is gone

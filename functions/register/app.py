@@ -16,7 +16,13 @@ def register() -> Response:
     idempotency_key = fn.header("Idempotency-Key")
     body = fn.body(RegisterBody)
     registered = composition.registration_service().register(
-        NewRegistration(email=body.email, password=body.password, full_name=body.full_name, phone=body.phone),
+        NewRegistration(
+            email=body.email,
+            password=body.password,
+            full_name=body.full_name,
+            phone=body.phone,
+            terms_version=body.consent.terms_version,
+        ),
         idempotency_key=idempotency_key.strip() if idempotency_key else None,
         body_hash=fn.body_hash(),
     )

@@ -45,12 +45,13 @@ def measure(call: Callable[[], dict[str, Any]]) -> tuple[int, list[str], int]:
     return sum(CALLS.values()), sorted(CALLS.elements()), int(response["statusCode"])
 
 
-def person() -> dict[str, str]:
+def person() -> dict[str, Any]:
     return {
         "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
         "password": "password-123",  # nosec B105 # a throwaway benchmark account on the local stack
         "full_name": "Budi Santoso",
         "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
     }
 
 
@@ -239,6 +240,32 @@ def main() -> int:  # noqa: PLR0915 - a linear script
             return api_event("DELETE", "/sessions/current", "/sessions/current", token=token)
 
         route("DELETE /sessions/current", "delete_session", sign_out_event)
+
+        def personal_data_event() -> dict[str, Any]:
+            rid, _, token = verified()
+            path = f"/registrations/{rid}/personal-data"
+            return api_event("GET", "/registrations/{id}/personal-data", path, token=token, path_parameters={"id": rid})
+
+        route("GET /registrations/{id}/personal-data", "get_personal_data", personal_data_event)
+
+        def delete_event() -> dict[str, Any]:
+            rid, p, token = verified()
+            ddb.update_item(  # with an accepted photo: one S3 delete
+                TableName=box.env["TABLE_NAME"],
+                Key=reg_key(rid),
+                UpdateExpression="SET photo_key = :k, photo_upload_key = :k",
+                ExpressionAttributeValues={":k": {"S": f"uploads/{rid}/bench"}},
+            )
+            return api_event(
+                "DELETE",
+                "/registrations/{id}",
+                f"/registrations/{rid}",
+                token=token,
+                path_parameters={"id": rid},
+                body={"password": p["password"]},
+            )
+
+        route("DELETE /registrations/{id}", "delete_registration", delete_event)
 
     ok = True
     print(f"{'route':<52}{'status':>7}{'calls':>7}  target  calls made")

@@ -42,7 +42,13 @@ class Driver:
         email = f"bench-{uuid.uuid4().hex[:10]}@example.com"
         r = self.http.post(
             f"{self.api}/registrations",
-            json={"email": email, "password": "password-123", "full_name": "Warga Bench", "phone": "081234567890"},  # nosec B105 # throwaway benchmark account
+            json={
+                "email": email,
+                "password": "password-123",  # nosec B105 # throwaway benchmark account
+                "full_name": "Warga Bench",
+                "phone": "081234567890",
+                "consent": {"terms_version": "2026-01", "accepted": True},
+            },
         )
         rid = r.json()["registration_id"]
         for _ in range(200):

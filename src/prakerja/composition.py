@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from prakerja.domain.batch import BatchService
     from prakerja.domain.nik_service import NikCheckService, NikVerificationService
     from prakerja.domain.password_reset import PasswordResetService
+    from prakerja.domain.personal_data import PersonalDataService
     from prakerja.domain.photo_service import PhotoService
     from prakerja.domain.ports import Clock, Keys
     from prakerja.domain.registration import RegistrationService
@@ -129,6 +130,16 @@ def session_service() -> SessionService:
     from prakerja.domain.sessions import SessionService
 
     return SessionService(DynamoSessionStore(table()), _clock())
+
+
+@cache
+def personal_data_service() -> PersonalDataService:
+    from prakerja.adapters.registrations import DynamoRegistrationStore
+    from prakerja.adapters.storage import PhotoStorage
+    from prakerja.domain.personal_data import PersonalDataService
+
+    storage = PhotoStorage(aws_client("s3"), get_settings().require("photo_bucket"))
+    return PersonalDataService(DynamoRegistrationStore(table()), storage)
 
 
 @cache
@@ -333,6 +344,7 @@ def reset() -> None:
         registration_service,
         password_reset_service,
         session_service,
+        personal_data_service,
         nik_cipher,
         nik_verification_service,
         photo_service,

@@ -45,6 +45,7 @@ class Api:
             "password": "rahasia-sekali-123",
             "full_name": "Siti Nurhaliza",
             "phone": "081234567890",
+            "consent": {"terms_version": "2026-01", "accepted": True},
         }
         person.update(over)
         return person

@@ -19,7 +19,7 @@ json_values = st.recursive(
 )
 odd_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
 FIELDS = {
-    "/registrations": ["email", "password", "full_name", "phone"],
+    "/registrations": ["email", "password", "full_name", "phone", "consent"],
     "/sessions": ["email", "password"],
     "email-verification": ["code"],
     "nik": ["nik", "full_name", "birth_date", "gender"],

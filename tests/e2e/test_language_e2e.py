@@ -64,7 +64,13 @@ def test_a_person_walks_into_every_refusal_in_indonesian(api: Api) -> None:
     ("headers", "language"), [(ID, "id"), (EN, "en"), ({}, "en"), ({"Accept-Language": "*"}, "en")]
 )
 def test_validation_in_both_languages_keeps_slug_and_fields(api: Api, headers: dict[str, str], language: str) -> None:
-    body = {"email": "bukan-email", "password": "rahasia-sekali-123", "phone": "081234567890", "extra": 1}
+    body = {
+        "email": "bukan-email",
+        "password": "rahasia-sekali-123",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+        "extra": 1,
+    }
     r = api.call("POST", "/registrations", json=body, headers=headers)
     problem = assert_problem(r, 422, "validation-error")
     assert r.headers["Content-Language"] == language

@@ -47,6 +47,7 @@ def verified_registration(box: Sandbox) -> tuple[str, str]:
         "password": "password-123",
         "full_name": "Budi Santoso",
         "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
     }
     rid = body(
         load_handler("register")(api_event("POST", "/registrations", "/registrations", body=person), FakeContext())

@@ -64,7 +64,13 @@ def codes_mailed(box: Sandbox, email: str) -> list[str]:
 
 def registered(box: Sandbox, *, verify: bool = True) -> tuple[str, str]:
     email = f"budi-{uuid.uuid4().hex[:8]}@example.com"
-    person = {"email": email, "password": PASSWORD, "full_name": "Budi Santoso", "phone": "081234567890"}
+    person = {
+        "email": email,
+        "password": PASSWORD,
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+    }
     rid = body(post("register", "/registrations", person))["registration_id"]
     if verify:
         (code,) = codes_mailed(box, email)
@@ -102,7 +108,7 @@ def test_reset_mails_a_code_sets_the_password_and_revokes_older_tokens(box):
     assert get_status(rid, session["access_token"])["statusCode"] == 200
     assert login(email)["statusCode"] == 401
     assert login(email, NEW_PASSWORD)["statusCode"] == 200
-    assert [e["e"] for e in reg_item(box, rid)["events"]] == ["password_reset"]
+    assert [e["e"] for e in reg_item(box, rid)["events"]][-1:] == ["password_reset"]
 
 
 def test_reset_verifies_an_unverified_email(box):
@@ -185,7 +191,7 @@ def test_sign_out_revokes_this_and_earlier_tokens_on_every_route(box):
         post("upload_photo", f"/registrations/{rid}/photo", {"content_type": "image/jpeg"}, after, rid)["statusCode"]
         == 201
     )
-    assert [e["e"] for e in reg_item(box, rid)["events"]] == ["signed_out"]
+    assert [e["e"] for e in reg_item(box, rid)["events"]][-1:] == ["signed_out"]
 
 
 def test_sign_out_needs_a_valid_token(box):
@@ -239,7 +245,13 @@ def wrong(code: str, i: int) -> str:
 
 def test_forty_parallel_code_guesses_check_at_most_five(box, monkeypatch):
     email = f"p-{uuid.uuid4().hex[:8]}@example.com"
-    person = {"email": email, "password": PASSWORD, "full_name": "Budi Santoso", "phone": "081234567890"}
+    person = {
+        "email": email,
+        "password": PASSWORD,
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+    }
     rid = body(post("register", "/registrations", person))["registration_id"]
     (right,) = codes_mailed(box, email)
     checks = Counted(security.code_matches)

@@ -21,7 +21,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import Item, from_item, to_item
 from prakerja.adapters.keys import CATALOGUE_PK, catalogue_key, reg_key, seat_key, seat_pk
-from prakerja.adapters.registrations import get_registration
+from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard, allotments
@@ -173,11 +173,18 @@ class DynamoBatchStore:
                     "Update": {
                         "TableName": self._table.name,
                         "Key": reg_key(registration_id),
-                        "UpdateExpression": "SET batch_id = :b, joined_at = :now",
+                        "UpdateExpression": f"SET batch_id = :b, joined_at = :now, seat_shard = :k, {APPEND_EVENT}",
                         "ConditionExpression": "attribute_not_exists(batch_id) AND nik_status = :verified "
                         "AND photo_status = :accepted",
                         "ExpressionAttributeValues": to_item(
-                            {":b": batch_id, ":now": joined_at, ":verified": "VERIFIED", ":accepted": "ACCEPTED"}
+                            {
+                                ":b": batch_id,
+                                ":now": joined_at,
+                                ":k": shard,
+                                ":verified": "VERIFIED",
+                                ":accepted": "ACCEPTED",
+                                **event_values("batch_joined", joined_at),
+                            }
                         ),
                     }
                 },

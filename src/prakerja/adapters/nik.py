@@ -8,7 +8,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import to_item
 from prakerja.adapters.keys import nik_claim_key, reg_key
-from prakerja.adapters.registrations import get_registration, registration_from_item
+from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration, registration_from_item
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.models import OutboxJob, Registration
@@ -69,7 +69,7 @@ class DynamoNikStore:
                     "Key": reg_key(registration_id),
                     "UpdateExpression": (
                         "SET nik_status = :pending, nik_fp = :fp, nik_masked = :masked, nik_ct = :ct, "
-                        "nik_request_hash = :rh, nik_seq = :seq "
+                        f"nik_request_hash = :rh, nik_seq = :seq, {APPEND_EVENT} "
                         "REMOVE nik_reason"
                     ),
                     "ConditionExpression": (
@@ -84,6 +84,7 @@ class DynamoNikStore:
                             ":rh": pending.request_hash,
                             ":seq": pending.seq,
                             ":expected": expected_seq,
+                            **event_values("nik_submitted", now),
                         }
                     ),
                 }
@@ -118,8 +119,15 @@ class DynamoNikStore:
         job: OutboxJob,
     ) -> bool:
         now = int(time.time())
-        values: dict[str, Any] = {":status": status, ":seq": seq, ":pending": "PENDING", ":at": now}
-        update = "SET nik_status = :status, nik_checked_at = :at"
+        event = "nik_verified" if status == "VERIFIED" else "nik_rejected"
+        values: dict[str, Any] = {
+            ":status": status,
+            ":seq": seq,
+            ":pending": "PENDING",
+            ":at": now,
+            **event_values(event, now),
+        }
+        update = f"SET nik_status = :status, nik_checked_at = :at, {APPEND_EVENT}"
         if reason:
             update += ", nik_reason = :reason"
             values[":reason"] = reason

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from prakerja.adapters.keys import reg_key
-from prakerja.adapters.registrations import get_registration
+from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain.models import Registration
 from prakerja.domain.photo_service import UPLOAD_WINDOW_S, UPLOADS_PER_WINDOW, UploadReservation
@@ -56,14 +56,15 @@ class DynamoPhotoStore:
 
     def record_photo(self, registration_id: str, key_: str, status: str, reason: str | None) -> bool:
         now = int(time.time())
-        values: dict[str, Any] = {":s": status, ":k": key_, ":at": now}
+        event = "photo_accepted" if status == "ACCEPTED" else "photo_rejected"
+        values: dict[str, Any] = {":s": status, ":k": key_, ":at": now, **event_values(event, now)}
         if status == "ACCEPTED":
             update = (
                 "SET photo_status = :s, photo_key = :k, photo_checked_at = :at, "
-                "photo_accepted_at = if_not_exists(photo_accepted_at, :at) REMOVE photo_reason"
+                f"photo_accepted_at = if_not_exists(photo_accepted_at, :at), {APPEND_EVENT} REMOVE photo_reason"
             )
         else:
-            update = "SET photo_status = :s, photo_reason = :r, photo_checked_at = :at"
+            update = f"SET photo_status = :s, photo_reason = :r, photo_checked_at = :at, {APPEND_EVENT}"
             values[":r"] = reason or "not-an-image"
         return bool(self._table.update_if(reg_key(registration_id), update, "photo_upload_key = :k", values))
 

@@ -34,7 +34,10 @@ def decode_record(record: Mapping[str, Any]) -> Change:
         if event_name == "INSERT" and job_id is not None:
             outbox = OutboxEntry(job_id, str(new["kind"]), str(new["registration_id"]), new.get("payload") or {})
         elif is_registration(pk):
+            # A registration that took over an unverified one's email is the same sign-up again
+            # (that one was counted): not counted as registered twice.
+            created = event_name == "INSERT" and not new.get("takeover")
             registration = RegistrationChange(
-                created=event_name == "INSERT", before=_progress(old) if old else None, after=_progress(new)
+                created=created, before=_progress(old) if old else None, after=_progress(new)
             )
     return Change(record["eventID"], ddb["SequenceNumber"], outbox, registration)

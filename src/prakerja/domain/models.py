@@ -19,6 +19,38 @@ RESENDS_PER_DAY = 5
 NIK_SUBMISSIONS_PER_DAY = 5
 LOGIN_MAX_ATTEMPTS = 5  # password checks per email per window (reserved before each check)
 LOGIN_WINDOW_S = 15 * 60
+# An unverified registration (and its email claim) expires after this long (DynamoDB TTL).
+UNVERIFIED_TTL_S = 7 * 24 * 3600
+
+# Processing events (ProcessingEvent.name) appended to a registration with its state changes.
+EventName = Literal[
+    "registered",
+    "email_verified",
+    "nik_submitted",
+    "nik_verified",
+    "nik_rejected",
+    "photo_accepted",
+    "photo_rejected",
+    "batch_joined",
+    "password_reset",
+    "signed_out",
+]
+
+
+@dataclass(frozen=True)
+class ProcessingEvent:
+    """One step of the processing history kept on the registration (UU PDP Art. 32 export)."""
+
+    name: str
+    at: int  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The terms the person accepted when registering, and when."""
+
+    terms_version: str
+    accepted_at: int  # epoch seconds
 
 
 @dataclass
@@ -29,6 +61,10 @@ class Registration:
     full_name: str
     phone: str
     created_at: int
+    consent: Consent | None = None
+    # TTL (epoch seconds) while the email is unverified; None once verified.
+    expires_at: int | None = None
+    events: tuple[ProcessingEvent, ...] = ()
     email_verified: bool = False
     code_nonce: str = ""
     # When the current code's email was handed to SES (its lifetime starts then); 0 while queued.
@@ -72,6 +108,7 @@ class Registration:
 
     # Email delivery: BOUNCED / COMPLAINED once SES reported it (domain.email_delivery); not mailed then
     email_delivery: str = "OK"
+    seat_shard: int | None = None  # the seat shard taken on join (given back on deletion)
 
     @property
     def status(self) -> str:
@@ -106,9 +143,17 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True)
-class LoginThrottle:
-    failures: int = 0
-    window_start: int = 0
+class EmailClaim:
+    """Who holds an email address, and the per-address code-email counters (they outlive the
+    registration holding the address, so re-registering cannot reset them)."""
+
+    email: str
+    registration_id: str
+    verified: bool | None  # None: a claim written before the flag existed (read the registration)
+    expires_at: int | None = None
+    code_sent_at: int | None = None
+    code_day: str = ""
+    code_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from prakerja.domain import errors, password_policy, security
-from prakerja.domain.errors import FieldProblem
+from prakerja.domain import errors, security
 from prakerja.domain.models import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL_S,
@@ -27,6 +26,7 @@ from prakerja.domain.models import (
     Registration,
     utc_day,
 )
+from prakerja.domain.passwords import require_acceptable_password
 from prakerja.domain.ports import Clock, Keys
 from prakerja.domain.registration import Session, issue_session
 
@@ -123,9 +123,7 @@ class PasswordResetService:
 
     # -- confirm ------------------------------------------------------------------------------
     def confirm_password_reset(self, email: str, code: str, new_password: str) -> Session:
-        problem = password_policy.check(new_password, email)
-        if problem:
-            raise errors.ValidationFailed([FieldProblem("new_password", problem)])
+        require_acceptable_password(new_password, email, field="new_password")  # the registration's policy
         email_hash = security.sha256_hex(email)
         # The check is counted BEFORE the comparison (one conditional write that also reads the
         # state): N parallel guesses compare at most CODE_MAX_ATTEMPTS codes.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from prakerja.domain.models import IdempotencyRecord, LoginGrant, OutboxJob, Registration
+from prakerja.domain.models import EmailClaim, IdempotencyRecord, LoginGrant, OutboxJob, Registration
 from prakerja.domain.security import Fingerprinter, KeyLike
 
 
@@ -44,10 +44,30 @@ class TransientConflict(Exception):
     """A concurrent transaction touched the same items; the caller may retry."""
 
 
+class EmailClaimed(Exception):
+    """The email address is already claimed (by a verified or an unverified registration)."""
+
+
 class RegistrationStore(Protocol):
     def create(self, reg: Registration, job: OutboxJob, idempotency: IdempotencyRecord | None, expires_at: int) -> None:
         """Atomically store the registration, claim its email, store the idempotency record
-        and the outbox job. Raises EmailTaken, IdempotencyHit or TransientConflict."""
+        and the outbox job. Raises EmailClaimed, IdempotencyHit or TransientConflict."""
+
+    def get_email_claim(self, email: str) -> EmailClaim | None:
+        """The claim on this address as stored (an expired one included: TTL deletion lags)."""
+
+    def replace_unverified(
+        self,
+        old: EmailClaim,
+        reg: Registration,
+        job: OutboxJob,
+        idempotency: IdempotencyRecord | None,
+        expires_at: int,
+    ) -> bool:
+        """Atomically delete the unverified registration holding `old`, move the claim (with its
+        code counters) to `reg`, store `reg`, the idempotency record and the outbox job. False
+        when the claim changed meanwhile (verified or replaced); raises IdempotencyHit or
+        TransientConflict."""
 
     def get(self, registration_id: str) -> Registration | None: ...
 
@@ -58,12 +78,15 @@ class RegistrationStore(Protocol):
         fewer than max_attempts were counted): the registration as it is after the reservation
         (its nonce is the code to check against), or None when refused or gone."""
 
-    def mark_email_verified(self, registration_id: str, nonce: str, max_attempts: int) -> bool:
-        """Verified if the code of `nonce` is still current, within budget and not yet used."""
+    def mark_email_verified(self, registration_id: str, email: str, nonce: str, max_attempts: int, now: int) -> bool:
+        """Verified if the code of `nonce` is still current, within budget and not yet used: in one
+        transaction the registration and its email claim are verified (both stop expiring) and the
+        email_verified event is appended; False when the code state or the claim changed meanwhile."""
 
     def replace_code(
         self,
         registration_id: str,
+        email: str,
         old_nonce: str,
         new_nonce: str,
         issued_at: int,

@@ -17,15 +17,46 @@ from prakerja.domain.models import (
     QUEUED_CODE_GRACE_S,
     RESEND_COOLDOWN_S,
     RESENDS_PER_DAY,
+    UNVERIFIED_TTL_S,
+    Consent,
+    EmailClaim,
     IdempotencyRecord,
     OutboxJob,
+    ProcessingEvent,
     Registration,
     seconds_to_next_utc_day,
     utc_day,
 )
-from prakerja.domain.ports import Clock, IdempotencyHit, Keys, RegistrationStore, TransientConflict
+from prakerja.domain.passwords import require_acceptable_password
+from prakerja.domain.ports import (
+    Clock,
+    EmailClaimed,
+    IdempotencyHit,
+    Keys,
+    RegistrationStore,
+    TransientConflict,
+)
 
 IDEMPOTENCY_TTL_S = 24 * 3600
+REGISTER_ROUNDS = 3  # create / replace attempts when the email claim changes under us
+INVALID_CREDENTIALS = "Email or password is not correct."
+EMAIL_TAKEN = "This email address already has a registration; log in instead."
+
+
+def code_budget_refusal(sent_at: int | None, day: str, count: int, now: int) -> errors.ResendTooSoon | None:
+    """The 429 for one more code email to an address now, or None when it may go. The first email
+    of a registration is free of the daily count only for a fresh address; every further code
+    email (a resend, or registering the address again) counts, at most RESENDS_PER_DAY a UTC day,
+    and at least RESEND_COOLDOWN_S apart."""
+    if sent_at is not None:
+        wait = sent_at + RESEND_COOLDOWN_S - now
+        if wait > 0:
+            return errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)
+    if day == utc_day(now) and count >= RESENDS_PER_DAY:
+        return errors.ResendTooSoon(
+            "At most 5 new codes a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -34,6 +65,7 @@ class NewRegistration:
     password: str
     full_name: str
     phone: str  # E.164
+    terms_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,10 @@ class RegistrationService:
 
     # -- register -------------------------------------------------------------------------
     def register(self, new: NewRegistration, *, idempotency_key: str | None, body_hash: str) -> Registered:
+        """One TransactWriteItems when the address is free. An address held by an unverified
+        registration is taken over (the old registration is deleted in the same transaction and
+        its code dies); one held by a verified registration is refused."""
+        require_acceptable_password(new.password, new.email)
         now = int(self._clock.now())
         registration_id = secrets.token_hex(16)
         nonce = security.new_nonce()
@@ -85,6 +121,9 @@ class RegistrationService:
             full_name=new.full_name,
             phone=new.phone,
             created_at=now,
+            consent=Consent(new.terms_version, now),
+            expires_at=now + UNVERIFIED_TTL_S,
+            events=(ProcessingEvent("registered", now),),
             code_nonce=nonce,
             code_issued_at=now,  # queued: code_sent_at is stamped by the sender once SES has the email
             resend_day=utc_day(now),
@@ -98,8 +137,29 @@ class RegistrationService:
                 registration_id=registration_id,
                 status=outcome.status,
             )
+        job = verify_code_email_job(registration_id, nonce)
+        idem_expires = now + IDEMPOTENCY_TTL_S
         try:
-            self._store.create(reg, verify_code_email_job(registration_id, nonce), record, now + IDEMPOTENCY_TTL_S)
+            for _ in range(REGISTER_ROUNDS):
+                try:
+                    self._store.create(reg, job, record, idem_expires)
+                    return outcome
+                except EmailClaimed:
+                    pass
+                claim = self._store.get_email_claim(new.email)
+                if claim is None:
+                    continue  # released meanwhile: claim it afresh
+                if claim.registration_id == registration_id:
+                    return outcome  # our own write, retried by the client library after a timeout
+                self._refuse_if_verified(claim, now)
+                refusal = code_budget_refusal(claim.code_sent_at, claim.code_day, claim.code_count, now)
+                if refusal is not None:
+                    raise refusal
+                today = utc_day(now)
+                reg.resend_day = today
+                reg.resend_count = (claim.code_count if claim.code_day == today else 0) + 1
+                if self._store.replace_unverified(claim, reg, job, record, idem_expires):
+                    return outcome
         except IdempotencyHit as hit:
             return self._replay(hit.record, body_hash)
         except TransientConflict as exc:
@@ -108,7 +168,15 @@ class RegistrationService:
                     "The first request with this Idempotency-Key is still in flight; retry shortly."
                 ) from exc
             raise errors.ServiceUnavailable("Please retry.") from exc
-        return outcome
+        raise errors.ServiceUnavailable("Please retry.")
+
+    def _refuse_if_verified(self, claim: EmailClaim, now: int) -> None:
+        if claim.verified:
+            raise errors.EmailTaken(EMAIL_TAKEN)
+        if claim.verified is None:  # a claim from before the flag: ask its registration
+            holder = self._store.get(claim.registration_id)
+            if holder is not None and holder.email_verified:
+                raise errors.EmailTaken(EMAIL_TAKEN)
 
     def _replay(self, record: IdempotencyRecord | None, body_hash: str) -> Registered:
         if record is None:
@@ -132,16 +200,22 @@ class RegistrationService:
         if reg.code_sent_at and now > reg.code_sent_at + self._code_ttl_s:
             raise errors.CodeExpired("The code has expired: request a new code.")
         if security.code_matches(self._keys.code, registration_id, reg.code_nonce, code):
-            if not self._store.mark_email_verified(registration_id, reg.code_nonce, CODE_MAX_ATTEMPTS):
-                return self._refused(registration_id)
+            if not self._store.mark_email_verified(
+                registration_id, reg.email, reg.code_nonce, CODE_MAX_ATTEMPTS, int(now)
+            ):
+                return self._refused(registration_id, verified_nonce=reg.code_nonce, now=now)
             return self._session(registration_id, now, reg.token_gen)
         raise errors.CodeMismatch(
             "The code is not correct.", extra={"attempts_left": max(0, CODE_MAX_ATTEMPTS - reg.code_attempts)}
         )
 
-    def _refused(self, registration_id: str) -> Session:
-        """The reservation (or the verification) was refused: say why, from the fresh state."""
+    def _refused(self, registration_id: str, *, verified_nonce: str | None = None, now: float = 0) -> Session:
+        """The reservation (or the verification) was refused: say why, from the fresh state. A
+        caller holding the right code for the very nonce that verified the email (a double
+        submit, or our own write retried after a timeout) gets its session."""
         reg = self._require(registration_id)
+        if reg.email_verified and verified_nonce is not None and reg.code_nonce == verified_nonce:
+            return self._session(registration_id, now, reg.token_gen)
         if reg.email_verified:
             raise errors.AlreadyVerified("This email address is already verified; log in instead.")
         if reg.code_attempts >= CODE_MAX_ATTEMPTS:
@@ -159,19 +233,17 @@ class RegistrationService:
             raise errors.AlreadyVerified("This email address is already verified.")
         if reg.code_queued and now - reg.code_issued_at < QUEUED_CODE_GRACE_S:
             return  # the code email is still queued and will go out: no second email, same code
-        wait = reg.code_sent_at + RESEND_COOLDOWN_S - now
-        if wait > 0:
-            raise errors.ResendTooSoon(f"Wait {wait} s before asking for a new code.", retry_after_s=wait)
+        # The registration's counters mirror those on its email claim (every code email updates
+        # both in one transaction, and a registration taking over an address starts from them).
+        refusal = code_budget_refusal(reg.code_sent_at or None, reg.resend_day, reg.resend_count, now)
+        if refusal is not None:
+            raise refusal
         today = utc_day(now)
         count = reg.resend_count if reg.resend_day == today else 0
-        if count >= RESENDS_PER_DAY:
-            raise errors.ResendTooSoon(
-                "At most 5 new codes a day: try again tomorrow.",
-                retry_after_s=seconds_to_next_utc_day(now),
-            )
         nonce = security.new_nonce()
         replaced = self._store.replace_code(
             registration_id,
+            reg.email,
             reg.code_nonce,
             nonce,
             now,
@@ -199,12 +271,15 @@ class RegistrationService:
         reg = grant.registration
         if reg is None:
             security.verify_password(password, self._dummy())  # same cost as a real check
-            raise errors.InvalidCredentials("Email or password is not correct.")
+            raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         if not security.verify_password(password, reg.password_hash):
-            raise errors.InvalidCredentials("Email or password is not correct.")
+            raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         self._store.release_login(reg.registration_id)
         if not reg.email_verified:
-            raise errors.EmailNotVerified("Verify your email address first (check your inbox).")
+            raise errors.EmailNotVerified(
+                "Verify your email address first (check your inbox).",
+                extra={"registration_id": reg.registration_id},
+            )
         # The token's generation is the one read by the reservation: a password reset or
         # sign-out committed after that read revokes this token too.
         return self._session(reg.registration_id, now, reg.token_gen)

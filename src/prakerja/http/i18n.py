@@ -115,6 +115,14 @@ MESSAGES_ID: dict[str, str] = {
     ),
     "Verify your email address first.": "Silakan verifikasi alamat email Anda terlebih dahulu.",
     # request fields (http/schemas.py)
+    "must be true: registering requires accepting the terms": (
+        "harus bernilai true: pendaftaran memerlukan persetujuan atas syarat dan ketentuan"
+    ),
+    # password policy (domain/passwords.py)
+    "is too common (it appears in lists of breached passwords); choose another": (
+        "terlalu umum (terdapat dalam daftar kata sandi yang bocor). Silakan pilih kata sandi lain"
+    ),
+    "must not contain your email address": "tidak boleh memuat alamat email Anda",
     "must be at most 254 characters": "harus paling banyak 254 karakter",
     "is not a valid email address": "bukan alamat email yang valid",
     "must be an Indonesian mobile number starting with 08, 628 or +628": (

@@ -62,11 +62,26 @@ def clean_full_name(value: str) -> str:
 FullName = Annotated[str, StringConstraints(max_length=400)]
 
 
+class ConsentBody(Body):
+    """The terms the person accepts by registering (stored with the time of acceptance)."""
+
+    terms_version: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    accepted: bool
+
+    @field_validator("accepted")
+    @classmethod
+    def _accepted(cls, v: bool) -> bool:
+        if v is not True:
+            raise ValueError("must be true: registering requires accepting the terms")
+        return v
+
+
 class RegisterBody(Body):
     email: Annotated[str, StringConstraints(max_length=1000)]
-    password: str
+    password: Annotated[str, StringConstraints(max_length=1000)]
     full_name: FullName
     phone: Annotated[str, StringConstraints(max_length=40)]
+    consent: ConsentBody
 
     @field_validator("email")
     @classmethod
@@ -89,6 +104,10 @@ class RegisterBody(Body):
     @classmethod
     def _phone(cls, v: str) -> str:
         return normalise_phone(v)
+
+
+class DeleteRegistrationBody(Body):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class CodeBody(Body):
@@ -125,7 +144,7 @@ class PasswordResetBody(Body):
 class PasswordResetConfirmBody(Body):
     email: Annotated[str, StringConstraints(max_length=1000)]
     code: Annotated[str, StringConstraints(max_length=20)]
-    new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.password_policy
+    new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.passwords
 
     @field_validator("email")
     @classmethod

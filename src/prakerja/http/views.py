@@ -55,3 +55,27 @@ def status_body(status: SystemStatus) -> dict[str, Any]:
         "nik": {"pending": status.nik.queued, "eta_s": status.nik.eta_s, "registry": status.registry},
         "updated_at": iso_utc(status.updated_at),
     }
+
+
+def personal_data_body(reg: Registration) -> dict[str, Any]:
+    """Every personal field held about the person, and the processing history (UU PDP Art. 32).
+    The NIK itself is never stored in clear: its masked form is all there is to show."""
+    consent = reg.consent
+    return {
+        "registration_id": reg.registration_id,
+        "email": reg.email,
+        "email_verified": reg.email_verified,
+        "phone": reg.phone,
+        "full_name": reg.full_name,
+        "created_at": iso_utc(reg.created_at),
+        "consent": (
+            {"terms_version": consent.terms_version, "accepted": True, "accepted_at": iso_utc(consent.accepted_at)}
+            if consent
+            else None
+        ),
+        "nik": {"masked": reg.nik_masked, "status": reg.nik_status, "reason": reg.nik_reason},
+        "photo": {"status": reg.photo_status, "reason": reg.photo_reason},
+        "batch": {"batch_id": reg.batch_id} if reg.batch_id else None,
+        "unverified_expires_at": iso_utc(reg.expires_at) if reg.expires_at else None,
+        "processing": [{"event": e.name, "at": iso_utc(e.at)} for e in reg.events],
+    }
