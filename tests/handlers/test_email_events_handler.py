@@ -40,7 +40,13 @@ def status(rid: str) -> dict:  # type: ignore[type-arg]
 
 def test_a_hard_bounce_marks_the_registration_and_stops_its_mail(box):
     email = f"Budi-{uuid.uuid4().hex[:6]}@Example.com"
-    person = {"email": email, "password": "password-123", "full_name": "Budi Santoso", "phone": "081234567890"}
+    person = {
+        "email": email,
+        "password": "sandi-kuat-2026",
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+    }
     rid = body(call("register", api_event("POST", "/registrations", "/registrations", body=person)))["registration_id"]
     assert status(rid)["email_delivery"] == "OK"
     event = {

@@ -26,7 +26,13 @@ def box() -> Iterator[Sandbox]:
 
 
 def register(email: str) -> str:
-    person = {"email": email, "password": "password-123", "full_name": "Budi Santoso", "phone": "081234567890"}
+    person = {
+        "email": email,
+        "password": "sandi-kuat-2026",
+        "full_name": "Budi Santoso",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+    }
     r = load_handler("register")(api_event("POST", "/registrations", "/registrations", body=person), FakeContext())
     return str(body(r)["registration_id"])
 

@@ -25,7 +25,13 @@ def box() -> Iterator[Sandbox]:
 
 
 def registered(box: Sandbox) -> str:
-    person = {"email": "foto@example.com", "password": "password-123", "full_name": "Budi", "phone": "081234567890"}
+    person = {
+        "email": "foto@example.com",
+        "password": "sandi-kuat-2026",
+        "full_name": "Budi",
+        "phone": "081234567890",
+        "consent": {"terms_version": "2026-01", "accepted": True},
+    }
     r = load_handler("register")(api_event("POST", "/registrations", "/registrations", body=person), FakeContext())
     return str(body(r)["registration_id"])
 
