@@ -20,6 +20,7 @@ from infra.load.people import person
 
 CODE = re.compile(r"\b(\d{6})\b")
 MAILBOX_POLL_S = (0.25, 1.0)  # first wait between mailbox reads, growing by half up to the second
+TERMS_VERSION = "2026-01"  # the terms every synthetic registrant accepts
 
 # Route names as the API contract writes them (concrete ids never become separate routes).
 REGISTER = "POST /registrations"
@@ -83,6 +84,7 @@ class FunnelUser(FastHttpUser):
     # -- the steps ------------------------------------------------------------------------------
     def _walk(self, who: dict[str, Any]) -> str:
         body = {k: who[k] for k in ("email", "password", "full_name", "phone")}
+        body["consent"] = {"terms_version": TERMS_VERSION, "accepted": True}
         rid = self._post(REGISTER, "/registrations", body, expect=201, key="registration_id")
         if rid is None:
             return "register-failed"
