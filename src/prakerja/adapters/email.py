@@ -35,7 +35,10 @@ class SesMailer:
                 ConfigurationSetName=self._configuration_set,
             )
         except self._client.exceptions.MessageRejected as exc:
-            raise MailRejected(str(exc.response.get("Error", {}).get("Message", ""))[:200]) from exc
+            # SES's message text can name the address (e.g. an unverified identity): only a category
+            # of it travels on, so no personal data reaches the logs.
+            message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+            raise MailRejected("sending-paused" if "paused" in message else "message-rejected") from exc
         except Exception as exc:
             if busy(exc) is not None:
                 code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
