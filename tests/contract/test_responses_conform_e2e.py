@@ -120,6 +120,14 @@ def test_the_whole_funnel_answers_as_documented(contract_api: Api, contract_stac
     assert c(api.call("POST", f"/registrations/{rid}/batch", token=token, json={"batch_id": "contract-1"})).ok
     assert c(api.call("GET", f"/registrations/{rid}", token=token)).json()["status"] == "JOINED"
 
+    # the person's data rights: the export, then the erasure (a wrong password first)
+    assert c(api.call("GET", f"/registrations/{rid}/personal-data", token=token)).json()["email"] == person["email"]
+    c(api.call("DELETE", f"/registrations/{rid}", token=token, json={"password": "not-the-password"}))  # 401
+    assert (
+        c(api.call("DELETE", f"/registrations/{rid}", token=token, json={"password": person["password"]})).status_code
+        == 204
+    )
+
     # every documented success answer of the walked routes was met
     documented = {
         (m.upper(), p, int(st)) for p, ops in DOC["paths"].items() for m, op in ops.items() for st in op["responses"]
