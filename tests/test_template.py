@@ -282,7 +282,9 @@ def test_shared_layer_is_built_from_src_for_python313_arm64(template: dict[str, 
     assert layer["Properties"]["ContentUri"] == "src/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    # src/Makefile builds it: a layer of compiled bytecode (tests/unit/test_layer_build.py)
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert "build-SharedLayer:" in (ROOT / "src" / "Makefile").read_text()
 
 
 def test_environment_variables_are_documented_and_single_valued(template: dict[str, Any]) -> None:

@@ -68,6 +68,20 @@ def aws_client(service: str) -> Any:
         return _clients[service]
 
 
+class LazyClient:
+    """`aws_client(service)`, created on first use: an adapter is wired with this and a request
+    that never reaches it (a 401, 404 or 429, or a stale job) builds no client. Botocore loads a
+    service's model when its client is made: ~5 ms for KMS, ~20 ms for S3 on a cold start."""
+
+    __slots__ = ("_service",)
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(aws_client(self._service), name)
+
+
 def settle() -> None:
     """In a Lambda execution environment, stop the collector rescanning what init has built, and
     collect from here on. Elsewhere (tests, the local stack's one long-lived process) the collector
