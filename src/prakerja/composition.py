@@ -12,7 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from prakerja.config import get_settings
-from prakerja.runtime import LazyClient, aws_client
+from prakerja.runtime import aws_client, lazy_client
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
@@ -87,7 +87,7 @@ def table() -> Table:
 def _queue(setting: str) -> SqsQueue:
     from prakerja.adapters.queue import SqsQueue
 
-    return SqsQueue(LazyClient("sqs"), get_settings().require(setting))
+    return SqsQueue(lazy_client("sqs"), get_settings().require(setting))
 
 
 def _clock() -> Clock:
@@ -138,7 +138,7 @@ def personal_data_service() -> PersonalDataService:
     from prakerja.adapters.storage import PhotoStorage
     from prakerja.domain.personal_data import PersonalDataService
 
-    storage = PhotoStorage(LazyClient("s3"), get_settings().require("photo_bucket"))
+    storage = PhotoStorage(lazy_client("s3"), get_settings().require("photo_bucket"))
     return PersonalDataService(DynamoRegistrationStore(table()), storage)
 
 
@@ -146,7 +146,7 @@ def personal_data_service() -> PersonalDataService:
 def nik_cipher() -> KmsNikCipher:
     from prakerja.adapters.kms import KmsNikCipher
 
-    return KmsNikCipher(LazyClient("kms"), get_settings().require("nik_kms_key_id"))
+    return KmsNikCipher(lazy_client("kms"), get_settings().require("nik_kms_key_id"))
 
 
 @cache
@@ -163,7 +163,7 @@ def photo_service() -> PhotoService:
     from prakerja.adapters.storage import PhotoStorage
     from prakerja.domain.photo_service import PhotoService
 
-    storage = PhotoStorage(LazyClient("s3"), get_settings().require("photo_bucket"))
+    storage = PhotoStorage(lazy_client("s3"), get_settings().require("photo_bucket"))
     return PhotoService(DynamoPhotoStore(table()), storage)
 
 
@@ -193,7 +193,7 @@ def status_service() -> StatusService:
 
     settings = get_settings()
     source = AwsStatusSource(
-        LazyClient("sqs"),
+        lazy_client("sqs"),
         settings.require("email_queue_url"),
         settings.require("nik_queue_url"),
         DynamoBreakerStore(table()),
@@ -257,7 +257,7 @@ def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
     from prakerja.workers.sqs import counter
 
     settings = get_settings()
-    mailer = SesMailer(LazyClient("ses"), settings.require("sender_email"), settings.require("configuration_set"))
+    mailer = SesMailer(lazy_client("ses"), settings.require("sender_email"), settings.require("configuration_set"))
     policy = EmailPolicy(
         code_ttl_s=settings.code_ttl_s,
         backoff_base_s=settings.email_backoff_base_s,

@@ -82,6 +82,11 @@ class LazyClient:
         return getattr(aws_client(self._service), name)
 
 
+def lazy_client(service: str) -> Any:
+    """A client for `service` that is made on first use (typed as the client it stands in for)."""
+    return LazyClient(service)
+
+
 def settle() -> None:
     """In a Lambda execution environment, stop the collector rescanning what init has built, and
     collect from here on. Elsewhere (tests, the local stack's one long-lived process) the collector
