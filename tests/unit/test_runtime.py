@@ -60,3 +60,27 @@ def test_outside_lambda_settle_leaves_the_collector_alone(monkeypatch: pytest.Mo
     before = gc.get_freeze_count()
     runtime.settle()
     assert gc.get_freeze_count() == before
+
+
+def test_a_lazy_client_is_made_on_first_use_only_and_is_the_shared_one() -> None:
+    s3 = runtime.lazy_client("s3")
+    assert "s3" not in runtime._clients  # wiring an adapter with it costs nothing
+    assert s3.meta.service_model.service_name == "s3"
+    assert runtime._clients["s3"] is runtime.aws_client("s3")
+    assert s3.exceptions.ClientError is runtime.aws_client("s3").exceptions.ClientError
+
+
+def test_a_service_wired_for_photos_makes_no_s3_client_until_it_touches_s3(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prakerja import composition
+    from prakerja.config import get_settings
+
+    monkeypatch.setenv("TABLE_NAME", "t")
+    monkeypatch.setenv("PHOTO_BUCKET", "b")
+    get_settings.cache_clear()
+    composition.photo_service.cache_clear()
+    try:
+        composition.photo_service()
+        assert "s3" not in runtime._clients
+    finally:
+        composition.photo_service.cache_clear()
+        get_settings.cache_clear()
