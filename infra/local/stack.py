@@ -43,6 +43,9 @@ log = logging.getLogger("infra.local.stack")
 DUMMY_CREDENTIAL = "local"  # noqa: S105 - moto accepts any key
 
 
+LOCAL_POOL_CONNECTIONS = 64
+
+
 class LocalStack:
     def __init__(self, settings: LocalSettings) -> None:
         self.settings = settings
@@ -116,6 +119,9 @@ class LocalStack:
         os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = self.settings.region
         os.environ.setdefault("AWS_ACCESS_KEY_ID", DUMMY_CREDENTIAL)
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", DUMMY_CREDENTIAL)
+        # One process runs every handler (a thread per API connection) and poller: their shared
+        # clients need more than botocore's 10 pooled connections (prakerja.runtime).
+        os.environ.setdefault("AWS_MAX_POOL_CONNECTIONS", str(LOCAL_POOL_CONNECTIONS))
 
     def _prepare_functions(self, template: Template, resolver: Resolver, specs: Mapping[str, FunctionSpec]) -> None:
         self.environment = merged_environment(specs, overrides.env_overrides())

@@ -32,6 +32,7 @@ CONNECT_TIMEOUT_S = 1.0
 # AWS_READ_TIMEOUT_S (unset when deployed) exists for the local stack only: its AWS is one moto
 # process answering one request at a time, far slower than AWS under a burst.
 READ_TIMEOUT_S = 2.0
+DEFAULT_POOL_CONNECTIONS = 10
 MAX_ATTEMPTS = 3  # in all: the first call + 2 retries (botocore: total_max_attempts)
 
 # SES SendEmail has no idempotency token: botocore retrying one whose answer was lost (a read
@@ -62,6 +63,7 @@ def aws_client(service: str) -> Any:
                 connect_timeout=CONNECT_TIMEOUT_S,
                 read_timeout=own.get("read_timeout", read_timeout_s()),
                 tcp_keepalive=True,
+                max_pool_connections=max_pool_connections(),
             )
             _clients[service] = _session.client(service, config=config)
             settle()
@@ -100,6 +102,15 @@ def read_timeout_s() -> float:
     """READ_TIMEOUT_S, or AWS_READ_TIMEOUT_S from the environment (the local stack only)."""
     raw = os.environ.get("AWS_READ_TIMEOUT_S", "").strip()
     return float(raw) if raw else READ_TIMEOUT_S
+
+
+def max_pool_connections() -> int:
+    """Connections each client keeps open: botocore's 10 (a Lambda environment serves one request
+    at a time), or AWS_MAX_POOL_CONNECTIONS (the local stack only: every function and poller of
+    the system shares one process and its clients; past the pool, each call would open and
+    discard a connection of its own)."""
+    raw = os.environ.get("AWS_MAX_POOL_CONNECTIONS", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else DEFAULT_POOL_CONNECTIONS
 
 
 def reset() -> None:

@@ -18,7 +18,9 @@ from prakerja.domain.nik_service import (
     RegistryGate,
     Transient,
 )
+from prakerja.domain.ports import Keys
 from prakerja.domain.registration import NewRegistration, RegistrationService
+from prakerja.domain.security import KeyRing, SigningKey
 from tests.fakes import KEYS, FakeCipher, FakeClock, InMemoryBreakerStore, InMemoryNikStore, InMemorySlotStore
 
 NIK = "3201012107900001"  # Jawa Barat / Kab. Bogor, born 21-07-1990, male
@@ -102,6 +104,39 @@ def test_identical_resubmission_while_pending_is_idempotent_other_is_conflict(wo
     assert len([j for j in store.outbox if j.kind == "NIK_CHECK"]) == 1
     with pytest.raises(errors.NikAlreadySubmitted):
         submit.verify_nik(rid, NikSubmission(nik=NIK, full_name="Budi Santosa", birth_date=GOOD.birth_date, gender="M"))
+
+
+def test_an_identical_retry_is_still_recognised_after_the_token_keys_rotate(world):
+    clock, store, person, _, _, _ = world
+    old, new = SigningKey("k1", b"o" * 32), SigningKey("k2", b"w" * 32)
+    before = NikVerificationService(store, FakeCipher(), Keys(KeyRing.of(old), b"c" * 32, b"n" * 32), clock)
+    after = NikVerificationService(store, FakeCipher(), Keys(KeyRing.of(new, old), b"c" * 32, b"n" * 32), clock)
+    rid = person()
+    before.verify_nik(rid, GOOD)
+    after.verify_nik(rid, GOOD)  # the same request, retried across the rotation: 202 again
+    assert len([j for j in store.outbox if j.kind == "NIK_CHECK"]) == 1
+    with pytest.raises(errors.NikAlreadySubmitted):
+        after.verify_nik(rid, NikSubmission(nik=NIK, full_name="Budi Santosa", birth_date=GOOD.birth_date, gender="M"))
+
+
+def test_a_submission_fingerprints_only_the_nik_and_stores_nothing_readable(world):
+    clock, store, person, _, _, _ = world
+
+    class CountingFingerprinter:
+        def __init__(self) -> None:
+            self.values: list[str] = []
+
+        def fingerprint(self, value: str) -> str:
+            self.values.append(value)
+            return "fp-" + str(len(self.values))
+
+    mac = CountingFingerprinter()
+    submit = NikVerificationService(store, FakeCipher(), Keys(b"t" * 32, b"c" * 32, mac), clock)
+    rid = person()
+    submit.verify_nik(rid, GOOD)
+    assert mac.values == [NIK]  # one KMS GenerateMac per submission (KMS's HMAC quota is per second)
+    stored = store.regs[rid].nik_request_hash or ""
+    assert len(stored) == 64 and NIK not in stored and "santoso" not in stored.lower()
 
 
 def test_six_accounts_racing_for_one_nik_exactly_one_wins(world):

@@ -84,3 +84,13 @@ def test_a_service_wired_for_photos_makes_no_s3_client_until_it_touches_s3(monke
     finally:
         composition.photo_service.cache_clear()
         get_settings.cache_clear()
+
+
+def test_clients_pool_botocores_ten_connections_unless_the_local_stack_asks_for_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_MAX_POOL_CONNECTIONS", raising=False)
+    assert runtime.aws_client("dynamodb").meta.config.max_pool_connections == 10
+    runtime.reset()
+    monkeypatch.setenv("AWS_MAX_POOL_CONNECTIONS", "64")
+    assert runtime.aws_client("dynamodb").meta.config.max_pool_connections == 64

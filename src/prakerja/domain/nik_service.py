@@ -12,6 +12,8 @@ call cap. Transient failures are delays (the message comes back later), never ve
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -35,6 +37,19 @@ class NikSubmission:
     def canonical(self) -> str:
         name = " ".join(self.full_name.split()).casefold()
         return json.dumps([self.nik, name, self.birth_date.isoformat(), self.gender], separators=(",", ":"))
+
+    def digest(self, key: bytes) -> str:
+        """What identifies this exact submission (an identical retry while its check is pending
+        is answered 202 again): an HMAC of the canonical form under a key derived for this one
+        purpose from the token-signing ring, which the route holds anyway. So the NIK, name and
+        birth date cannot be recovered from the stored value, and it costs no KMS call (the NIK's
+        own fingerprint is KMS's GenerateMac: one per submission, not two)."""
+        subkey = security.derive_key(key, "nik-request")
+        return hmac.new(subkey, self.canonical().encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def is_digest(self, keys: tuple[security.SigningKey, ...], stored: str | None) -> bool:
+        """`stored` came from this very submission, under any key of the ring (current or previous)."""
+        return stored is not None and any(hmac.compare_digest(stored, self.digest(k.key)) for k in keys)
 
 
 @dataclass(frozen=True)
@@ -104,7 +119,8 @@ class NikVerificationService:
         problems = check_nik_structure(sub.nik, sub.birth_date, sub.gender)
         if problems:
             raise errors.ValidationFailed(problems)
-        request_hash = security.fingerprint(self._keys.nik, sub.canonical())
+        ring = security.as_ring(self._keys.token)
+        request_hash = sub.digest(ring.current.key)
         # One of today's submissions is reserved atomically BEFORE anything can answer nik-taken
         # or spend a KMS call: the route is no unlimited "is this NIK registered?" oracle, and N
         # parallel submissions get at most NIK_SUBMISSIONS_PER_DAY past this line. The
@@ -119,7 +135,7 @@ class NikVerificationService:
             raise errors.NotFound("No registration with this id.")
         ensure_current(reg, token_generation)
         if not reserved:
-            if self._already_done(reg, request_hash):
+            if self._already_done(reg, sub, ring):
                 return
             raise errors.TooManyAttempts(
                 "At most 5 NIK submissions a day: try again tomorrow.", retry_after_s=seconds_to_next_utc_day(now)
@@ -144,7 +160,7 @@ class NikVerificationService:
             except TransientConflict:
                 # The registration changed under us: decide again from fresh state.
                 reg = self._require(registration_id, token_generation)
-                if self._already_done(reg, request_hash):
+                if self._already_done(reg, sub, ring):
                     return
         raise errors.ServiceUnavailable("Please retry.")
 
@@ -155,9 +171,9 @@ class NikVerificationService:
         ensure_current(reg, token_generation)
         return reg
 
-    def _already_done(self, reg: Registration, request_hash: str) -> bool:
+    def _already_done(self, reg: Registration, sub: NikSubmission, ring: security.KeyRing) -> bool:
         if reg.nik_status == "PENDING":
-            if reg.nik_request_hash == request_hash:
+            if sub.is_digest(ring.keys(), reg.nik_request_hash):
                 return True  # identical resubmission while pending: idempotent
             raise errors.NikAlreadySubmitted("A NIK check is already pending for this registration.")
         if reg.nik_status == "VERIFIED":
