@@ -26,8 +26,6 @@ from infra.local.template import TemplateError
 
 def main(argv: list[str] | None = None) -> int:
     memory.limit_arenas()  # before any thread starts
-    if os.environ.get("PRAKERJA_SWITCH_INTERVAL_S"):
-        sys.setswitchinterval(float(os.environ["PRAKERJA_SWITCH_INTERVAL_S"]))
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--template",
