@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 # checkov has a virtualenv of its own: it pins a boto3 older than the project's (requirements/checkov.txt).
 CHECKOV_VENV := .venv-checkov
+LAMBDA_VENV := .venv-lambda
+LAMBDA_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha1sum requirements/checkov.txt | cut -c1-12)
 
-.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e openapi browser browser-test web-regions bench load clean
+.PHONY: install dev test lint typecheck cfn-lint checkov bandit unit e2e openapi browser browser-test web-regions bench bench-lambda load clean
 
 $(STAMP): requirements/dev.txt requirements/sam-policies.txt src/requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -91,10 +93,21 @@ bench: install
 	$(PY) -m infra.bench.cold_start
 	$(PY) -m infra.bench.aws_calls
 
+## The cold-start benchmark on the Lambda runtime's Python (3.13): the layer's pinned dependencies
+## and the repo's boto3 pin in .venv-lambda (needs python3.13 on PATH, e.g. from pyenv).
+bench-lambda: install $(LAMBDA_VENV)/.stamp
+	BENCH_PYTHON=$(LAMBDA_VENV)/bin/python $(PY) -m infra.bench.cold_start
+
+$(LAMBDA_VENV)/.stamp: src/requirements.txt requirements/dev.txt
+	@test -x $(LAMBDA_VENV)/bin/python || $(LAMBDA_PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r src/requirements.txt \
+		$$(grep -E '^boto3==' requirements/dev.txt)
+	touch $@
+
 ## The funnel under load with Locust (local stack unless LOAD_HOST / --host): LOAD_USERS, LOAD_CONCURRENCY,
 ## LOAD_TIME_LIMIT_S, LOAD_SCRYPT_N, LOAD_STATUS_READS; results in load-results/<run>/. See README "Load test".
 load: install
 	$(PY) -m infra.load $(LOAD_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(LAMBDA_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -50,7 +50,7 @@ from prakerja.domain.security import issue_token
 ROOT = Path(__file__).resolve().parents[2]
 # The interpreter measured: this one, or BENCH_PYTHON (`make bench-cold-start` uses a python3.13
 # environment with the layer's pinned dependencies, the Lambda runtime's version).
-PYTHON = os.environ.get("BENCH_PYTHON") or sys.executable
+PYTHON = os.path.abspath(os.environ.get("BENCH_PYTHON") or sys.executable)  # not resolved: a venv is a symlink
 REGION = "ap-southeast-3"
 ACCOUNT = "123456789012"
 SECRET = "bench-application-secret-0123456789abcdef"  # noqa: S105  # nosec B105 # the stand-in secret, not a real one
