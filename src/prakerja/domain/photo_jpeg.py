@@ -2,8 +2,8 @@
 
 `prakerja.domain.photo` asks `jpeg_size` for the frame size of bytes that start with SOI;
 None means "not a decodable JPEG". Only marker segments are parsed (ITU T.81 annex B),
-never the entropy-coded data, and nothing raises on hostile input: every read is bounds-
-checked and every step moves forward.
+never the entropy-coded data; hostile input gets None (every read is bounds-checked,
+every step moves forward, and `inspect_image` still catches a slip as not-an-image).
 """
 
 from __future__ import annotations
