@@ -206,7 +206,7 @@ def pillow_jpeg(
     """A JPEG encoded by Pillow/libjpeg: mode "RGB" (YCbCr), "L" (greyscale) or "CMYK"
     (with Adobe APP14), of gradients (their direction varies with `seed`) with noise,
     which compresses like a photo."""
-    from PIL import Image  # noqa: PLC0415 - a test-only dependency, imported when used
+    from PIL import Image, ImageFile  # noqa: PLC0415 - a test-only dependency, imported when used
 
     bands = []
     for band in range(len(mode)):
@@ -217,7 +217,16 @@ def pillow_jpeg(
     options: dict[str, object] = {"quality": quality, "progressive": progressive}
     if mode == "RGB":
         options["subsampling"] = subsampling
-    image.save(out, "JPEG", **options)
+    # Pillow sizes libjpeg's output buffer by guessing (for a progressive JPEG, 1-2 bytes a
+    # pixel, at least MAXBLOCK); libjpeg writes a progressive file in one go and cannot
+    # suspend, so a larger file ("Suspension not allowed here": 169x186, RGB, 4:4:4,
+    # quality 100) fails to save. Room for any file: more than the raw pixels.
+    maxblock = ImageFile.MAXBLOCK
+    ImageFile.MAXBLOCK = max(maxblock, 2 * len(mode) * width * height + 65_536)
+    try:
+        image.save(out, "JPEG", **options)
+    finally:
+        ImageFile.MAXBLOCK = maxblock
     return out.getvalue()
 
 
