@@ -151,6 +151,7 @@ def outbox_relay_of(sqs: Any, ddb: Any, table_name: str, queue_urls: dict[str, s
     )
 
 
+# What prakerja.composition.reset() forgets.
 BUILT = (
     nik_check_service,
     check_nik_worker,
