@@ -419,6 +419,7 @@ def cmd_stream_redrive(target: Target, args: argparse.Namespace) -> int:
 
     from infra.stream_replay import StreamReplayer
     from prakerja import composition
+    from prakerja.composition.workers import outbox_relay_of
 
     sqs, ddb, table = target.client("sqs"), target.client("dynamodb"), target.table_name()
     dlq_url = target.queue_url("StreamDLQ")
@@ -428,7 +429,7 @@ def cmd_stream_redrive(target: Target, args: argparse.Namespace) -> int:
         sqs=sqs,
         streams=target.client("dynamodbstreams"),
         dlq_url=dlq_url,
-        relay=composition.outbox_relay_of(sqs, ddb, table, urls, log),
+        relay=outbox_relay_of(sqs, ddb, table, urls, log),
         funnel=composition.funnel_store_of(ddb, table),
         region=target.region,
     )

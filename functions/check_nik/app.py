@@ -1,7 +1,7 @@
 """SQS NikQueue -> population registry -> VERIFIED / REJECTED.
 Retry and deferral policy: prakerja.workers.nik_check."""
 
-from prakerja import composition
+from prakerja.composition.workers import check_nik_worker
 from prakerja.observability import observability
 from prakerja.workers import QueueMessage
 from prakerja.workers.sqs import sqs_worker
@@ -10,7 +10,7 @@ logger, metrics, tracer = observability("check_nik", traced=("botocore", "httpli
 
 
 def check_nik(message: QueueMessage) -> None:
-    composition.check_nik_worker(logger, metrics).check_nik(message)
+    check_nik_worker(logger, metrics).check_nik(message)
 
 
 handler = sqs_worker(logger, metrics, tracer, check_nik)

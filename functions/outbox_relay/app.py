@@ -5,7 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from prakerja import composition
+from prakerja.composition.workers import outbox_relay
 from prakerja.observability import observability
 
 logger, metrics, tracer = observability("outbox_relay")
@@ -15,4 +15,4 @@ logger, metrics, tracer = observability("outbox_relay")
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return composition.outbox_relay(logger, metrics).relay(event.get("Records", []))
+    return outbox_relay(logger, metrics).relay(event.get("Records", []))

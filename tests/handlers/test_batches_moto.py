@@ -20,7 +20,7 @@ from infra.sandbox import api_event
 from prakerja import composition
 from prakerja.adapters.batches import DynamoBatchStore
 from prakerja.adapters.keys import reg_key, seat_key
-from prakerja.adapters.registrations import registration_to_item
+from prakerja.adapters.registration_items import registration_to_item
 from prakerja.adapters.table import Table
 from prakerja.domain import security
 from prakerja.domain.batch import BatchService, SeatOutcome

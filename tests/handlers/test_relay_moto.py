@@ -16,6 +16,7 @@ from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
 from infra.stream_replay import StreamReplayer
 from prakerja import composition
 from prakerja.adapters.funnel import DynamoFunnelStore
+from prakerja.composition.workers import outbox_relay_of
 from tests.handlers.pipeline import Pipeline, body
 
 
@@ -70,7 +71,7 @@ def test_a_counting_failure_forwards_the_job_once_and_parks_the_counts(box, monk
     ddb, sqs = box.client("dynamodb"), box.client("sqs")
     funnel = composition.funnel_store_of(ddb, box.env["TABLE_NAME"])
     assert funnel.totals() == {}
-    relay = composition.outbox_relay_of(
+    relay = outbox_relay_of(
         sqs,
         ddb,
         box.env["TABLE_NAME"],

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from infra.sandbox import FakeContext, Sandbox, api_event, load_handler, sandbox
-from prakerja.domain import security
+from prakerja.domain import passwords, security
 from tests.handlers.pipeline import Pipeline, body
 
 PASSWORD = "password-123"
@@ -268,8 +268,8 @@ def test_forty_parallel_code_guesses_check_at_most_five(box, monkeypatch):
 
 def test_forty_wrong_passwords_sixteen_at_a_time_check_at_most_five(box, monkeypatch):
     _, email = registered(box)
-    checks = Counted(security.verify_password)
-    monkeypatch.setattr(security, "verify_password", checks)
+    checks = Counted(passwords.verify_password)
+    monkeypatch.setattr(passwords, "verify_password", checks)
     with atomic_calls():
         outcomes = fire(40, lambda i: login(email, f"wrong password {i}"))
     assert checks.calls <= 5, outcomes

@@ -255,6 +255,15 @@ def test_the_common_password_list_is_shipped_and_loaded_lazily():
     assert all(8 <= len(p) <= 128 and p == p.lower() for p in common)
 
 
+def test_password_hash_is_salted_and_verifies():
+    a = passwords.hash_password("s3cret-pass", n=2**10)
+    b = passwords.hash_password("s3cret-pass", n=2**10)
+    assert a != b
+    assert passwords.verify_password("s3cret-pass", a)
+    assert not passwords.verify_password("s3cret-pasS", a)
+    assert not passwords.verify_password("x", "garbage")
+
+
 # -- personal data --------------------------------------------------------------------------------------
 def joined(store: InMemoryRegistrationStore, service: RegistrationService, clock: FakeClock) -> str:
     """A registration that went the whole way (NIK verified, photo accepted, seat taken)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from prakerja.domain import errors, security
+from prakerja.domain import errors, passwords, security
 from prakerja.domain.nik_service import NikSubmission, NikVerificationService
 from prakerja.domain.password_reset import PasswordResetService
 from prakerja.domain.registration import NewRegistration, RegistrationService
@@ -116,8 +116,8 @@ def test_forty_wrong_passwords_sixteen_at_a_time_check_at_most_five(regs, monkey
     service, store, _ = regs
     rid = service.register(NEW, idempotency_key=None, body_hash="h").registration_id
     service.verify_email(rid, _code(store, rid))
-    checks = Counted(security.verify_password)
-    monkeypatch.setattr(security, "verify_password", checks)
+    checks = Counted(passwords.verify_password)
+    monkeypatch.setattr(passwords, "verify_password", checks)
     outcomes = slugs(fire(PARALLEL, lambda i: service.create_session(NEW.email, f"wrong password {i}")))
     assert checks.calls <= 5
     assert outcomes.count("invalid-credentials") <= 5
@@ -129,8 +129,8 @@ def test_forty_wrong_passwords_sixteen_at_a_time_check_at_most_five(regs, monkey
 
 def test_unknown_email_has_the_same_budget(regs, monkeypatch):
     service, _, _ = regs
-    checks = Counted(security.verify_password)
-    monkeypatch.setattr(security, "verify_password", checks)
+    checks = Counted(passwords.verify_password)
+    monkeypatch.setattr(passwords, "verify_password", checks)
     outcomes = slugs(fire(PARALLEL, lambda i: service.create_session("nobody@example.com", f"pw {i}")))
     assert checks.calls <= 5
     assert outcomes.count("invalid-credentials") <= 5 and outcomes.count("too-many-attempts") >= PARALLEL - 5

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from prakerja.adapters.email import SesMailer
 from prakerja.adapters.email_delivery import DynamoDeliveryStore
-from prakerja.adapters.registrations import registration_to_item
+from prakerja.adapters.registration_items import registration_to_item
 from prakerja.adapters.table import Table
 from prakerja.domain.email_delivery import DeliveryProblem, EmailDeliveryService, problems_of
 from prakerja.domain.mail import Email, MailRejected, render

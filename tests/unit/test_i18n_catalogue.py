@@ -1,8 +1,8 @@
-"""The Indonesian catalogue (src/prakerja/http/i18n.py) covers everything a person can be shown.
+"""The Indonesian catalogue (src/prakerja/http/indonesian.py) covers everything a person can be shown.
 
 These tests fail when a new problem slug, a new or reworded English detail / field message, or
 a pydantic error our request models can now produce has no Indonesian translation. The fix is an
-entry in http/i18n.py (its docstring says how); never a change here.
+entry in http/indonesian.py (its docstring says how); never a change here.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pydantic_core import PydanticKnownError
 import prakerja
 from prakerja.domain import errors
 from prakerja.domain.errors import DomainError
-from prakerja.http import i18n, problems, schemas
+from prakerja.http import i18n, indonesian, problems, schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "src" / "prakerja").rglob("*.py"), *(ROOT / "functions").glob("*/app.py")])
@@ -53,8 +53,8 @@ def error_types() -> list[type[DomainError]]:
 def test_every_problem_slug_has_an_indonesian_title() -> None:
     slugs = set(problems.STATUS_AND_TITLE) | {t.slug for t in error_types()} | {"internal-error"}
     slugs.discard(DomainError.slug)  # the abstract base; never raised as such
-    missing = sorted(s for s in slugs if not i18n.TITLES_ID.get(s))
-    assert not missing, f"add Indonesian titles to http/i18n.py TITLES_ID for: {missing}"
+    missing = sorted(s for s in slugs if not indonesian.TITLES_ID.get(s))
+    assert not missing, f"add Indonesian titles to http/indonesian.py TITLES_ID for: {missing}"
 
 
 # -- texts the code can raise ------------------------------------------------------------------------
@@ -196,7 +196,8 @@ def test_every_text_the_code_can_raise_has_an_indonesian_translation() -> None:
             if i18n.translate(r.sample, "id") is None
         }
     )
-    assert not missing, "add these to http/i18n.py MESSAGES_ID ({name} for each run-time part):\n" + "\n".join(missing)
+    hint = "add these to http/indonesian.py MESSAGES_ID ({name} for each run-time part):\n"
+    assert not missing, hint + "\n".join(missing)
 
 
 # -- the catalogue itself ----------------------------------------------------------------------------
@@ -204,7 +205,7 @@ PLACEHOLDER = re.compile(r"{(\w+)}")
 
 
 @pytest.mark.parametrize(
-    ("english", "indonesian"), [*i18n.MESSAGES_ID.items(), *i18n.PYDANTIC_ID.values()], ids=lambda s: s[:40]
+    ("english", "indonesian"), [*indonesian.MESSAGES_ID.items(), *indonesian.PYDANTIC_ID.values()], ids=lambda s: s[:40]
 )
 def test_each_entry_is_translated_and_uses_only_its_own_parameters(english: str, indonesian: str) -> None:
     assert indonesian.strip() and indonesian != english
@@ -215,15 +216,15 @@ def test_each_entry_is_translated_and_uses_only_its_own_parameters(english: str,
 
 def test_english_is_never_the_indonesian_answer() -> None:
     english_words = re.compile(r"\b(the|must|is|are|should|please|your|not|with)\b", re.IGNORECASE)
-    for text in [*i18n.TITLES_ID.values(), *i18n.MESSAGES_ID.values(), *i18n.FRAGMENTS_ID.values()]:
+    for text in [*indonesian.TITLES_ID.values(), *indonesian.MESSAGES_ID.values(), *indonesian.FRAGMENTS_ID.values()]:
         assert not english_words.search(text), text
-    for _, text in i18n.PYDANTIC_ID.values():
+    for _, text in indonesian.PYDANTIC_ID.values():
         assert not english_words.search(text), text
 
 
-@pytest.mark.parametrize("error_type", sorted(i18n.PYDANTIC_ID))
+@pytest.mark.parametrize("error_type", sorted(indonesian.PYDANTIC_ID))
 def test_the_pydantic_templates_are_those_of_the_installed_pydantic(error_type: str) -> None:
-    english, _ = i18n.PYDANTIC_ID[error_type]
+    english, _ = indonesian.PYDANTIC_ID[error_type]
     samples: dict[str, Any] = {"field_type": "List", "class_name": "X", "expected": "'x'", "pattern": "x"}
     context = {name: samples.get(name, 1) for name in PLACEHOLDER.findall(english) if name != "expected_plural"}
     assert PydanticKnownError(error_type, context or None).message_template == english
@@ -267,14 +268,14 @@ def test_every_validation_message_of_a_request_model_has_an_indonesian_translati
     assert seen, "the model should refuse these bodies"
     missing = sorted({f"{field}: {msg!r}" for field, msg in seen.items() if i18n.translate(msg, "id") is None})
     assert not missing, (
-        f"add to http/i18n.py (MESSAGES_ID, or PYDANTIC_ID for a pydantic built-in) for {model.__name__}:\n"
+        f"add to http/indonesian.py (MESSAGES_ID, or PYDANTIC_ID for a pydantic built-in) for {model.__name__}:\n"
         + "\n".join(missing)
     )
 
 
 def test_the_model_scan_produces_the_built_in_errors_it_is_meant_to_cover() -> None:
     messages = {m for model in request_models() for _, m in pydantic_messages(model)}
-    for english, _ in (i18n.PYDANTIC_ID[t] for t in ("missing", "extra_forbidden", "string_type")):
+    for english, _ in (indonesian.PYDANTIC_ID[t] for t in ("missing", "extra_forbidden", "string_type")):
         assert english in messages
     assert any(m.startswith("String should have at most") for m in messages)
     assert any(m.startswith("Input should be 'M' or 'F'") for m in messages)
@@ -325,5 +326,5 @@ def test_every_nik_problem_is_told_in_indonesian(nik: str, birth: str, gender: A
     for problem in found:
         translated = i18n.translate(problem.message, "id")
         assert translated is not None, problem.message
-        assert not any(english in translated for english in i18n.FRAGMENTS_ID), translated
+        assert not any(english in translated for english in indonesian.FRAGMENTS_ID), translated
         assert not re.search(r"\b(digits|must|is|are|the|not|for|were|given)\b", translated), translated

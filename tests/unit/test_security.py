@@ -5,15 +5,6 @@ from prakerja.domain import security
 KEY = b"k" * 32
 
 
-def test_password_hash_is_salted_and_verifies():
-    a = security.hash_password("s3cret-pass", n=2**10)
-    b = security.hash_password("s3cret-pass", n=2**10)
-    assert a != b
-    assert security.verify_password("s3cret-pass", a)
-    assert not security.verify_password("s3cret-pasS", a)
-    assert not security.verify_password("x", "garbage")
-
-
 def test_code_is_six_digits_and_changes_with_nonce():
     c1 = security.verification_code(KEY, "r1", "n1")
     c2 = security.verification_code(KEY, "r1", "n2")

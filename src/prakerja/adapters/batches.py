@@ -21,7 +21,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import Item, from_item, to_item
 from prakerja.adapters.keys import CATALOGUE_PK, catalogue_key, reg_key, seat_key, seat_pk
-from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration
+from prakerja.adapters.registration_items import APPEND_EVENT, event_values, get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.batch import Batch, BatchState, SeatOutcome, SeatShard, allotments

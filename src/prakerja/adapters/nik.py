@@ -8,7 +8,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import to_item
 from prakerja.adapters.keys import nik_claim_key, reg_key
-from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration, registration_from_item
+from prakerja.adapters.registration_items import APPEND_EVENT, event_values, get_registration, registration_from_item
 from prakerja.adapters.table import Table
 from prakerja.domain import errors
 from prakerja.domain.models import OutboxJob, Registration

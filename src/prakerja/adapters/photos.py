@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from prakerja.adapters.keys import reg_key
-from prakerja.adapters.registrations import APPEND_EVENT, event_values, get_registration
+from prakerja.adapters.registration_items import APPEND_EVENT, event_values, get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain.models import Registration
 from prakerja.domain.photo_service import UPLOAD_WINDOW_S, UPLOADS_PER_WINDOW, UploadReservation

@@ -1,124 +1,34 @@
-"""Registrations, their email claim, idempotency records and login throttles
-(implements prakerja.domain.ports.RegistrationStore)."""
+"""Registrations as the funnel's API steps use them: registering (email claim, take-over of an
+unverified address, idempotency records), email verification and its codes, and sign-in with its
+throttle (implements prakerja.domain.ports.RegistrationStore). The item shapes live in
+registration_items.py; erasure in accounts.py; the code email's send lease in code_sends.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prakerja.adapters.dynamo_codec import Item, from_item, ser, to_item
-from prakerja.adapters.keys import email_key, idem_key, login_key, nik_claim_key, reg_key, reset_key, seat_key
-from prakerja.adapters.table import Table
-from prakerja.domain.models import (
-    Consent,
-    EmailClaim,
-    IdempotencyRecord,
-    LoginGrant,
-    OutboxJob,
-    ProcessingEvent,
-    Registration,
+from prakerja.adapters.dynamo_codec import from_item, to_item
+from prakerja.adapters.keys import email_key, idem_key, login_key, reg_key
+from prakerja.adapters.login_throttle import reserve_in_window
+from prakerja.adapters.registration_items import (
+    APPEND_EVENT,
+    TAKEOVER_MARK,
+    claim_from_item,
+    claim_item,
+    event_values,
+    get_registration,
+    is_expired,
+    registration_from_item,
+    registration_to_item,
 )
+from prakerja.adapters.table import Table
+from prakerja.domain.models import EmailClaim, IdempotencyRecord, LoginGrant, OutboxJob, Registration
 from prakerja.domain.ports import EmailClaimed, IdempotencyHit, TransientConflict
-from prakerja.domain.security import sha256_hex
 
-_REG_FIELDS = {f.name for f in dataclasses.fields(Registration)}
 # Stored idempotency items keep the answer they replay: the created registration (HTTP 201).
 _IDEM_STATUS_CODE = 201
-# On a registration that took over an unverified one's email (not a new person for the funnel).
-TAKEOVER_MARK = "takeover"
-# Appends one event to the registration's processing history, in the write of the state change.
-APPEND_EVENT = "events = list_append(if_not_exists(events, :no_events), :event)"
-
-
-def event_values(name: str, at: int) -> dict[str, Any]:
-    """ExpressionAttributeValues (plain values) for APPEND_EVENT."""
-    return {":no_events": [], ":event": [{"e": name, "t": int(at)}]}
-
-
-def registration_to_item(reg: Registration) -> Item:
-    values = {f.name: getattr(reg, f.name) for f in dataclasses.fields(Registration)}
-    consent = reg.consent
-    values["consent"] = (
-        {"terms_version": consent.terms_version, "accepted": True, "accepted_at": consent.accepted_at}
-        if consent
-        else None
-    )
-    values["events"] = [{"e": e.name, "t": e.at} for e in reg.events]
-    item = to_item(values)
-    item.update(reg_key(reg.registration_id))
-    return item
-
-
-def _events(raw: Any) -> tuple[ProcessingEvent, ...]:
-    if not isinstance(raw, Sequence):
-        return ()
-    return tuple(
-        ProcessingEvent(str(e["e"]), int(e["t"])) for e in raw if isinstance(e, Mapping) and "e" in e and "t" in e
-    )
-
-
-def registration_from_item(item: Item) -> Registration:
-    values = from_item(item)
-    fields = {k: v for k, v in values.items() if k in _REG_FIELDS}
-    consent = values.get("consent")
-    fields["consent"] = (
-        Consent(str(consent["terms_version"]), int(consent["accepted_at"])) if isinstance(consent, Mapping) else None
-    )
-    fields["events"] = _events(values.get("events"))
-    return Registration(**fields)
-
-
-def is_expired(values: Mapping[str, Any], now: float) -> bool:
-    """An item whose TTL has passed is absent, even while DynamoDB has not deleted it yet."""
-    expires_at = values.get("expires_at")
-    return isinstance(expires_at, int | float) and expires_at <= now
-
-
-def get_registration(table: Table, registration_id: str) -> Registration | None:
-    """A strongly consistent read of one registration (shared by every store that needs it);
-    an unverified registration past its expiry is absent."""
-    item = table.get(reg_key(registration_id))
-    if not item:
-        return None
-    reg = registration_from_item(item)
-    return None if is_expired({"expires_at": reg.expires_at}, time.time()) else reg
-
-
-def claim_from_item(item: Item) -> EmailClaim:
-    v = from_item(item)
-    verified = v.get("verified")
-    sent_at = v.get("code_sent_at")
-    expires_at = v.get("expires_at")
-    return EmailClaim(
-        email=str(v["pk"]).removeprefix("EMAIL#"),
-        registration_id=str(v["registration_id"]),
-        verified=bool(verified) if verified is not None else None,
-        expires_at=int(expires_at) if expires_at is not None else None,
-        code_sent_at=int(sent_at) if sent_at is not None else None,
-        code_day=str(v.get("code_day", "")),
-        code_count=int(v.get("code_count", 0)),
-    )
-
-
-def _claim_item(reg: Registration) -> Item:
-    """The email claim of a new (unverified) registration, carrying its code counters."""
-    return {
-        **email_key(reg.email),
-        **to_item(
-            {
-                "registration_id": reg.registration_id,
-                "created_at": reg.created_at,
-                "verified": False,
-                "expires_at": reg.expires_at,
-                "code_sent_at": reg.code_issued_at,  # when its code email was asked for (the per-address budget)
-                "code_day": reg.resend_day,
-                "code_count": reg.resend_count,
-            }
-        ),
-    }
 
 
 class DynamoRegistrationStore:
@@ -135,7 +45,7 @@ class DynamoRegistrationStore:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
-            {"Put": {"TableName": name, "Item": _claim_item(reg), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": name, "Item": claim_item(reg), "ConditionExpression": "attribute_not_exists(pk)"}},
             self._table.outbox_put(job, reg.created_at),
         ]
         if idempotency is not None:
@@ -183,7 +93,7 @@ class DynamoRegistrationStore:
             {
                 "Put": {
                     "TableName": name,
-                    "Item": _claim_item(reg),
+                    "Item": claim_item(reg),
                     "ConditionExpression": claim_condition,
                     "ExpressionAttributeValues": to_item(claim_values),
                 }
@@ -344,102 +254,6 @@ class DynamoRegistrationStore:
         except TransientConflict:
             return False
 
-    def delete_registration(self, reg: Registration) -> bool:
-        """Delete the registration and everything keyed by its personal data in ONE transaction:
-        the registration item (email, phone, name, NIK ciphertext and masked form, events), its
-        email claim, its NIK claim (the fingerprint), its login throttle and password reset (both
-        keyed by the hashed email), and give
-        back its seat. False when the registration changed since `reg` was read."""
-        name = self._table.name
-        rid = reg.registration_id
-        values: dict[str, Any] = {":seq": reg.nik_seq, ":gen": reg.token_gen}
-        condition = [
-            "attribute_exists(pk)",
-            "(attribute_not_exists(nik_seq) OR nik_seq = :seq)",
-            "(attribute_not_exists(token_gen) OR token_gen = :gen)",  # not revoked meanwhile
-        ]
-        for attr, value in (("batch_id", reg.batch_id), ("photo_upload_key", reg.photo_upload_key)):
-            if value is None:
-                condition.append(f"attribute_not_exists({attr})")
-            else:
-                condition.append(f"{attr} = :{attr}")
-                values[f":{attr}"] = value
-        mine = {"ConditionExpression": "attribute_not_exists(pk) OR registration_id = :me"}
-        me = {":me": {"S": rid}}
-        items: list[dict[str, Any]] = [
-            {
-                "Delete": {
-                    "TableName": name,
-                    "Key": reg_key(rid),
-                    "ConditionExpression": " AND ".join(condition),
-                    "ExpressionAttributeValues": to_item(values),
-                }
-            },
-            {"Delete": {"TableName": name, "Key": email_key(reg.email), **mine, "ExpressionAttributeValues": me}},
-            {"Delete": {"TableName": name, "Key": login_key(sha256_hex(reg.email))}},
-            {"Delete": {"TableName": name, "Key": reset_key(sha256_hex(reg.email))}},
-        ]
-        if reg.nik_fp and reg.nik_status in ("PENDING", "VERIFIED"):
-            # (a REJECTED check released its claim already; another registration may hold it now)
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": name,
-                        "Key": nik_claim_key(reg.nik_fp),
-                        **mine,
-                        "ExpressionAttributeValues": me,
-                    }
-                }
-            )
-        if reg.batch_id is not None and reg.seat_shard is not None:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": name,
-                        "Key": seat_key(reg.batch_id, reg.seat_shard),
-                        "UpdateExpression": "SET taken = taken - :one",
-                        "ConditionExpression": "taken > :zero",
-                        "ExpressionAttributeValues": {":one": ser(1), ":zero": ser(0)},
-                    }
-                }
-            )
-        codes = self._table.transact(items)
-        if codes is None:
-            return True
-        if "ConditionalCheckFailed" in codes:
-            return False
-        raise TransientConflict()
-
-    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
-        return bool(
-            self._table.update_if(
-                reg_key(registration_id),
-                "SET code_send_lease = :until, code_send_holder = :me",
-                "code_nonce = :n AND email_verified = :f"
-                " AND (attribute_not_exists(code_sent_at) OR code_sent_at = :zero)"
-                " AND (attribute_not_exists(code_send_lease) OR code_send_lease < :now OR code_send_holder = :me)",
-                {":until": now + lease_s, ":me": holder, ":n": nonce, ":f": False, ":zero": 0, ":now": now},
-            )
-        )
-
-    def release_code_send(self, registration_id: str, holder: str) -> None:
-        self._table.update_if(
-            reg_key(registration_id),
-            "REMOVE code_send_lease, code_send_holder",
-            "code_send_holder = :me",
-            {":me": holder},
-        )
-
-    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
-        return bool(
-            self._table.update_if(
-                reg_key(registration_id),
-                "SET code_sent_at = :at",
-                "code_nonce = :n AND (attribute_not_exists(code_sent_at) OR code_sent_at = :zero)",
-                {":at": sent_at, ":n": nonce, ":zero": 0},
-            )
-        )
-
     def find_registration_id(self, email: str) -> str | None:
         item = self._table.get(email_key(email))
         if not item:
@@ -469,46 +283,3 @@ class DynamoRegistrationStore:
         self._table.update_if(
             reg_key(registration_id), "REMOVE login_attempts, login_window", "attribute_exists(pk)", {}
         )
-
-
-def reserve_in_window(
-    table: Table, item_key: Item, now: int, window_s: int, max_attempts: int, *, must_exist: bool
-) -> tuple[bool, Item | None, int] | None:
-    """Reserve one attempt of a budget of `max_attempts` per window (attributes `login_attempts`,
-    `login_window` = the window's start) with conditional updates only, so concurrent callers
-    never share an attempt. (allowed, item after the reservation, seconds until the window ends),
-    or None when `must_exist` and the item is absent."""
-    exists = "attribute_exists(pk) AND " if must_exist else ""
-    for _ in range(4):
-        # A new window when there is none or it has ended (the common case: a success releases).
-        done, item = table.update_returning(
-            item_key,
-            "SET login_attempts = :one, login_window = :now" + ("" if must_exist else ", expires_at = :exp"),
-            exists + "(attribute_not_exists(login_window) OR login_window <= :cutoff)",
-            {":one": 1, ":now": now, ":cutoff": now - window_s, **({} if must_exist else {":exp": now + window_s})},
-        )
-        if done:
-            return True, item, 0
-        if item is None:
-            if must_exist:
-                return None
-            continue
-        window = int(from_item(item).get("login_window", 0))
-        # The window is live: one more attempt in it, if any is left.
-        done, item = table.update_returning(
-            item_key,
-            "ADD login_attempts :one",
-            "login_window = :w AND login_attempts < :max",
-            {":one": 1, ":w": window, ":max": max_attempts},
-        )
-        if done:
-            return True, item, 0
-        if item is None:
-            if must_exist:
-                return None
-            continue
-        state = from_item(item)
-        if int(state.get("login_window", 0)) == window and int(state.get("login_attempts", 0)) >= max_attempts:
-            return False, item, max(1, window + window_s - now)
-        # The window changed between the two writes (released or restarted): decide again.
-    return False, None, 1

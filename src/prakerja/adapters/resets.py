@@ -7,7 +7,7 @@ from typing import Any
 
 from prakerja.adapters.dynamo_codec import Item, from_item, to_item
 from prakerja.adapters.keys import email_key, reg_key, reset_key
-from prakerja.adapters.registrations import get_registration
+from prakerja.adapters.registration_items import get_registration
 from prakerja.adapters.sessions import APPEND_EVENTS, event_values
 from prakerja.adapters.table import Table
 from prakerja.domain.models import OutboxJob, Registration

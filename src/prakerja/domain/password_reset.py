@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from prakerja.domain import errors, security
+from prakerja.domain import errors, passwords, security
 from prakerja.domain.models import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL_S,
@@ -26,9 +26,8 @@ from prakerja.domain.models import (
     Registration,
     utc_day,
 )
-from prakerja.domain.passwords import require_acceptable_password
 from prakerja.domain.ports import Clock, Keys
-from prakerja.domain.registration import Session, issue_session
+from prakerja.domain.sessions import Session, issue_session
 
 MISMATCH_DETAIL = "The code is not correct."
 
@@ -123,7 +122,7 @@ class PasswordResetService:
 
     # -- confirm ------------------------------------------------------------------------------
     def confirm_password_reset(self, email: str, code: str, new_password: str) -> Session:
-        require_acceptable_password(new_password, email, field="new_password")  # the registration's policy
+        passwords.require_acceptable_password(new_password, email, field="new_password")  # the registration's policy
         email_hash = security.sha256_hex(email)
         # The check is counted BEFORE the comparison (one conditional write that also reads the
         # state): N parallel guesses compare at most CODE_MAX_ATTEMPTS codes.
@@ -142,7 +141,7 @@ class PasswordResetService:
             raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": attempts_left})
         if registration_id is None:  # unreachable: a phantom never matches (kept for the type)
             raise errors.CodeMismatch(MISMATCH_DETAIL, extra={"attempts_left": 0})
-        password_hash = security.hash_password(new_password, n=self._scrypt_n)
+        password_hash = passwords.hash_password(new_password, n=self._scrypt_n)
         for _ in range(3):
             reg = self._store.get(registration_id)
             if reg is None or reg.email != email:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from prakerja.domain import errors, security
+from prakerja.domain import errors, passwords
 from prakerja.domain.models import Registration
 from prakerja.domain.ports import TransientConflict
 from prakerja.domain.registration import INVALID_CREDENTIALS  # the one detail of the slug
@@ -55,7 +55,7 @@ class PersonalDataService:
         if reg is None:
             raise errors.NotFound("No registration with this id.")
         ensure_current(reg, token_generation)
-        if not security.verify_password(password, reg.password_hash):
+        if not passwords.verify_password(password, reg.password_hash):
             raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         for _ in range(DELETE_ROUNDS):
             for key in sorted({k for k in (reg.photo_key, reg.photo_upload_key) if k}):

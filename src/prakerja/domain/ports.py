@@ -96,18 +96,6 @@ class RegistrationStore(Protocol):
     ) -> bool:
         """Replace the code (conditional on `old_nonce`): the new one is queued (code_sent_at 0)."""
 
-    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
-        """`holder` (one receive of a queue message) takes the right to send code `nonce`'s email for `lease_s`, so
-        a concurrent duplicate of the job is refused: only while that code is current and unsent and
-        no other holder's lease runs."""
-
-    def release_code_send(self, registration_id: str, holder: str) -> None:
-        """Give the send lease back (nothing was sent), if `holder` still holds it."""
-
-    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
-        """Stamp when the email of code `nonce` was handed to SES, if that code is still current and
-        not stamped yet; False otherwise."""
-
     def find_registration_id(self, email: str) -> str | None:
         """The registration holding this (normalised) email, if any."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from prakerja.domain import errors, security
+from prakerja.domain import errors, passwords, security
 from prakerja.domain.models import (
     CODE_MAX_ATTEMPTS,
     CODE_TTL_S,
@@ -27,7 +27,6 @@ from prakerja.domain.models import (
     seconds_to_next_utc_day,
     utc_day,
 )
-from prakerja.domain.passwords import require_acceptable_password
 from prakerja.domain.ports import (
     Clock,
     EmailClaimed,
@@ -36,6 +35,7 @@ from prakerja.domain.ports import (
     RegistrationStore,
     TransientConflict,
 )
+from prakerja.domain.sessions import Session, issue_session
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 REGISTER_ROUNDS = 3  # create / replace attempts when the email claim changes under us
@@ -75,13 +75,6 @@ class Registered:
     replayed: bool = False  # the answer stored for this Idempotency-Key, not a new registration
 
 
-@dataclass(frozen=True)
-class Session:
-    registration_id: str
-    access_token: str
-    expires_in: int
-
-
 def verify_code_email_job(registration_id: str, nonce: str) -> OutboxJob:
     return OutboxJob(kind="EMAIL", registration_id=registration_id, payload={"template": "verify_code", "nonce": nonce})
 
@@ -110,14 +103,14 @@ class RegistrationService:
         """One TransactWriteItems when the address is free. An address held by an unverified
         registration is taken over (the old registration is deleted in the same transaction and
         its code dies); one held by a verified registration is refused."""
-        require_acceptable_password(new.password, new.email)
+        passwords.require_acceptable_password(new.password, new.email)
         now = int(self._clock.now())
         registration_id = secrets.token_hex(16)
         nonce = security.new_nonce()
         reg = Registration(
             registration_id=registration_id,
             email=new.email,
-            password_hash=security.hash_password(new.password, n=self._scrypt_n),
+            password_hash=passwords.hash_password(new.password, n=self._scrypt_n),
             full_name=new.full_name,
             phone=new.phone,
             created_at=now,
@@ -270,9 +263,9 @@ class RegistrationService:
             )
         reg = grant.registration
         if reg is None:
-            security.verify_password(password, self._dummy())  # same cost as a real check
+            passwords.verify_password(password, self._dummy())  # same cost as a real check
             raise errors.InvalidCredentials(INVALID_CREDENTIALS)
-        if not security.verify_password(password, reg.password_hash):
+        if not passwords.verify_password(password, reg.password_hash):
             raise errors.InvalidCredentials(INVALID_CREDENTIALS)
         self._store.release_login(reg.registration_id)
         if not reg.email_verified:
@@ -286,7 +279,7 @@ class RegistrationService:
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = security.hash_password(secrets.token_hex(8), n=self._scrypt_n)
+            self._dummy_hash = passwords.hash_password(secrets.token_hex(8), n=self._scrypt_n)
         return self._dummy_hash
 
     # -- status -----------------------------------------------------------------------------------
@@ -302,10 +295,3 @@ class RegistrationService:
 
     def _session(self, registration_id: str, now: float, generation: int) -> Session:
         return issue_session(self._keys.token, registration_id, now, generation, self._token_ttl_s)
-
-
-def issue_session(
-    token_key: security.KeyLike, registration_id: str, now: float, generation: int, ttl_s: int
-) -> Session:
-    token = security.issue_token(token_key, registration_id, now=int(now), ttl_s=ttl_s, generation=generation)
-    return Session(registration_id, token, ttl_s)

@@ -1,6 +1,6 @@
-"""Security primitives (stdlib only): password KDF, verification codes, bearer tokens, fingerprints.
+"""Security primitives (stdlib only): verification codes, bearer tokens, fingerprints (password
+hashing lives with the password policy, in passwords.py).
 
-- Passwords: scrypt (memory-hard, salted), parameters stored with the hash.
 - Verification codes are never stored: code = HMAC(code_key, registration_id | nonce) -> 6 digits.
   The registration keeps only the random nonce; a new nonce kills the old code.
 - Bearer tokens: compact JWS (HS256) bound to one registration, with expiry; the header names the
@@ -27,17 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-SCRYPT_R = 8
-SCRYPT_P = 1
-SCRYPT_DKLEN = 32
-_SCRYPT_MAXMEM = 256 * 1024 * 1024
 
-
-def _b64e(raw: bytes) -> str:
+def b64url_encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _b64d(text: str) -> bytes:
+def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -137,41 +132,6 @@ def derive_key(master: bytes, label: str) -> bytes:
     return hmac.new(master, b"prakerja/" + label.encode(), hashlib.sha256).digest()
 
 
-# --- passwords ------------------------------------------------------------------
-def hash_password(password: str, *, n: int) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        n=n,
-        r=SCRYPT_R,
-        p=SCRYPT_P,
-        dklen=SCRYPT_DKLEN,
-        maxmem=_SCRYPT_MAXMEM,
-    )
-    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64e(salt)}${_b64e(digest)}"
-
-
-def verify_password(password: str, encoded: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = encoded.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = _b64d(digest)
-        actual = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=_b64d(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-            maxmem=_SCRYPT_MAXMEM,
-        )
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
 # --- verification codes -----------------------------------------------------------
 def new_nonce() -> str:
     return secrets.token_urlsafe(16)
@@ -237,7 +197,7 @@ ISSUER = "prakerja"
 
 
 def _header(kid: str) -> str:
-    return _b64e(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode())
+    return b64url_encode(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode())
 
 
 @dataclass(frozen=True)
@@ -255,16 +215,16 @@ def issue_token(token_key: KeyLike, registration_id: str, *, now: int, ttl_s: in
     exp, gen (the registration's token generation: sign-out and password reset revoke older ones)."""
     signing = as_ring(token_key).current
     payload = {"iss": ISSUER, "sub": registration_id, "iat": now, "exp": now + ttl_s, "gen": generation}
-    body = _b64e(json.dumps(payload, separators=(",", ":")).encode())
+    body = b64url_encode(json.dumps(payload, separators=(",", ":")).encode())
     signing_input = f"{_header(signing.kid)}.{body}"
     sig = hmac.new(signing.key, signing_input.encode("ascii"), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64e(sig)}"
+    return f"{signing_input}.{b64url_encode(sig)}"
 
 
 def token_kid(token: str) -> str | None:
     """The kid of a well-formed HS256 token header; None otherwise."""
     try:
-        header = json.loads(_b64d(token.split(".", 1)[0]))
+        header = json.loads(b64url_decode(token.split(".", 1)[0]))
     except (ValueError, UnicodeError):
         return None
     if not isinstance(header, dict) or header.get("alg") != "HS256" or header.get("typ") != "JWT":
@@ -285,9 +245,9 @@ def verify_token(token_key: KeyLike, token: str, *, now: int) -> TokenClaims | N
         if signing is None:
             return None
         expected = hmac.new(signing.key, f"{header}.{body}".encode("ascii"), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _b64d(sig)):
+        if not hmac.compare_digest(expected, b64url_decode(sig)):
             return None
-        claims = json.loads(_b64d(body))
+        claims = json.loads(b64url_decode(body))
         sub, iat, exp = claims["sub"], int(claims["iat"]), int(claims["exp"])
         gen = int(claims.get("gen", 0))
     except (ValueError, KeyError, TypeError, UnicodeError, AttributeError):

@@ -11,13 +11,30 @@ and a sign-in that read the registration before a reset gets a token the reset r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from prakerja.domain import errors
+from prakerja.domain import errors, security
 from prakerja.domain.models import Registration
 from prakerja.domain.ports import Clock
 
 REVOKED_DETAIL = "The bearer token is invalid or has expired."
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in session: the bearer token and how long it lives."""
+
+    registration_id: str
+    access_token: str
+    expires_in: int
+
+
+def issue_session(
+    token_key: security.KeyLike, registration_id: str, now: float, generation: int, ttl_s: int
+) -> Session:
+    token = security.issue_token(token_key, registration_id, now=int(now), ttl_s=ttl_s, generation=generation)
+    return Session(registration_id, token, ttl_s)
 
 
 def ensure_current(reg: Registration, token_generation: int | None) -> None:

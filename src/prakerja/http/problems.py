@@ -22,7 +22,7 @@ class PayloadTooLarge(DomainError):
     slug = "payload-too-large"
 
 
-# slug -> (status, English title). A new slug also needs its Indonesian title in http/i18n.py
+# slug -> (status, English title). A new slug also needs its Indonesian title in http/indonesian.py
 # TITLES_ID, and a new English detail its translation there (tests/unit/test_i18n_catalogue.py).
 STATUS_AND_TITLE: dict[str, tuple[int, str]] = {
     errors.ValidationFailed.slug: (422, "The request is not valid"),

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -59,7 +59,18 @@ def clean_full_name(value: str) -> str:
     return name
 
 
-FullName = Annotated[str, StringConstraints(max_length=400)]
+def six_digit_code(value: str) -> str:
+    code = value.strip()
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        raise ValueError("must be the 6-digit code from the email")
+    return code
+
+
+# Field types shared by the bodies: a size cap checked first, then the normalising validator.
+# The email's also keeps a lookup key within DynamoDB's key size.
+Email = Annotated[str, StringConstraints(max_length=1000), AfterValidator(normalise_email)]
+FullName = Annotated[str, StringConstraints(max_length=400), AfterValidator(clean_full_name)]
+Code = Annotated[str, StringConstraints(max_length=20), AfterValidator(six_digit_code)]
 
 
 class ConsentBody(Body):
@@ -77,16 +88,11 @@ class ConsentBody(Body):
 
 
 class RegisterBody(Body):
-    email: Annotated[str, StringConstraints(max_length=1000)]
+    email: Email
     password: Annotated[str, StringConstraints(max_length=1000)]
     full_name: FullName
     phone: Annotated[str, StringConstraints(max_length=40)]
     consent: ConsentBody
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        return normalise_email(v)
 
     @field_validator("password")
     @classmethod
@@ -94,11 +100,6 @@ class RegisterBody(Body):
         if not 8 <= len(v) <= 128:
             raise ValueError("must be 8 to 128 characters")
         return v
-
-    @field_validator("full_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_full_name(v)
 
     @field_validator("phone")
     @classmethod
@@ -111,53 +112,22 @@ class DeleteRegistrationBody(Body):
 
 
 class CodeBody(Body):
-    code: Annotated[str, StringConstraints(max_length=20)]
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        code = v.strip()
-        if not (len(code) == 6 and code.isascii() and code.isdigit()):
-            raise ValueError("must be the 6-digit code from the email")
-        return code
+    code: Code
 
 
 class SessionBody(Body):
-    email: Annotated[str, StringConstraints(max_length=1000)]
+    email: Email
     password: Annotated[str, StringConstraints(max_length=1000)]
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        return normalise_email(v)  # also keeps the lookup key within DynamoDB's key size
 
 
 class PasswordResetBody(Body):
-    email: Annotated[str, StringConstraints(max_length=1000)]
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        return normalise_email(v)
+    email: Email
 
 
 class PasswordResetConfirmBody(Body):
-    email: Annotated[str, StringConstraints(max_length=1000)]
-    code: Annotated[str, StringConstraints(max_length=20)]
+    email: Email
+    code: Code
     new_password: Annotated[str, StringConstraints(max_length=1000)]  # the policy: domain.passwords
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        return normalise_email(v)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        code = v.strip()
-        if not (len(code) == 6 and code.isascii() and code.isdigit()):
-            raise ValueError("must be the 6-digit code from the email")
-        return code
 
 
 class NikBody(Body):
@@ -165,11 +135,6 @@ class NikBody(Body):
     full_name: FullName
     birth_date: Annotated[str, StringConstraints(max_length=32)]
     gender: Literal["M", "F"]
-
-    @field_validator("full_name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return clean_full_name(v)
 
     @field_validator("birth_date")
     @classmethod

@@ -10,7 +10,7 @@ from prakerja.domain.models import iso_utc
 if TYPE_CHECKING:  # annotations only: a function imports the domain modules its own route uses
     from prakerja.domain.batch import BatchState
     from prakerja.domain.models import Registration
-    from prakerja.domain.registration import Session
+    from prakerja.domain.sessions import Session
     from prakerja.domain.status import SystemStatus
 
 

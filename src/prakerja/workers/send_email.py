@@ -37,11 +37,17 @@ SEND_LEASE_S = 60  # well over one send (the function's 10 s timeout): a crashed
 class Registrations(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool: ...
+    def claim_code_send(self, registration_id: str, nonce: str, holder: str, now: int, lease_s: int) -> bool:
+        """`holder` (one receive of a queue message) takes the right to send code `nonce`'s email for `lease_s`, so
+        a concurrent duplicate of the job is refused: only while that code is current and unsent and
+        no other holder's lease runs."""
 
-    def release_code_send(self, registration_id: str, holder: str) -> None: ...
+    def release_code_send(self, registration_id: str, holder: str) -> None:
+        """Give the send lease back (nothing was sent), if `holder` still holds it."""
 
-    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool: ...
+    def mark_code_sent(self, registration_id: str, nonce: str, sent_at: int) -> bool:
+        """Stamp when the email of code `nonce` was handed to SES, if that code is still current and
+        not stamped yet; False otherwise."""
 
 
 class Mailer(Protocol):

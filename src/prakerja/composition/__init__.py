@@ -1,8 +1,10 @@
 """The composition root: every service, worker and adapter is wired here, and only here.
 
-Handlers (functions/<op>/app.py) and the operations CLI (infra/cli.py) ask this module for
-what they need. Everything is built lazily, once per execution environment (one cold start):
-nothing talks to AWS at import time, and a function builds only what its own route uses.
+Handlers (functions/<op>/app.py) and the operations CLI (infra/cli.py) ask this package for what
+they need: the API services and the pieces they share in this module, the queue and stream
+workers in prakerja.composition.workers. Everything is built lazily, once per execution
+environment (one cold start): nothing talks to AWS at import time, and a function builds only
+what its own route uses.
 """
 
 from __future__ import annotations
@@ -15,14 +17,11 @@ from prakerja.config import get_settings
 from prakerja.runtime import aws_client, lazy_client
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Metrics
-
     from prakerja.adapters.funnel import DynamoFunnelStore
     from prakerja.adapters.kms import KmsNikCipher
-    from prakerja.adapters.queue import SqsQueue
     from prakerja.adapters.table import Table
     from prakerja.domain.batch import BatchService
-    from prakerja.domain.nik_service import NikCheckService, NikVerificationService
+    from prakerja.domain.nik_service import NikVerificationService
     from prakerja.domain.password_reset import PasswordResetService
     from prakerja.domain.personal_data import PersonalDataService
     from prakerja.domain.photo_service import PhotoService
@@ -31,12 +30,6 @@ if TYPE_CHECKING:
     from prakerja.domain.security import Fingerprinter, SigningKey
     from prakerja.domain.sessions import SessionService
     from prakerja.domain.status import StatusService
-    from prakerja.workers import Log
-    from prakerja.workers.email_events import EmailEventWorker
-    from prakerja.workers.inspect_photo import InspectPhotoWorker
-    from prakerja.workers.nik_check import NikCheckWorker
-    from prakerja.workers.outbox_relay import OutboxRelay
-    from prakerja.workers.send_email import SendEmailWorker
 
 
 # -- shared pieces ------------------------------------------------------------------------------
@@ -84,13 +77,7 @@ def table() -> Table:
     return table_of(aws_client("dynamodb"), get_settings().require("table_name"))
 
 
-def _queue(setting: str) -> SqsQueue:
-    from prakerja.adapters.queue import SqsQueue
-
-    return SqsQueue(lazy_client("sqs"), get_settings().require(setting))
-
-
-def _clock() -> Clock:
+def clock() -> Clock:
     from prakerja.domain.ports import SystemClock
 
     return SystemClock()
@@ -106,7 +93,7 @@ def registration_service() -> RegistrationService:
     return RegistrationService(
         DynamoRegistrationStore(table()),
         keys(),
-        _clock(),
+        clock(),
         scrypt_n=settings.scrypt_n,
         token_ttl_s=settings.token_ttl_s,
         code_ttl_s=settings.code_ttl_s,
@@ -120,7 +107,7 @@ def password_reset_service() -> PasswordResetService:
 
     settings = get_settings()
     return PasswordResetService(
-        DynamoResetStore(table()), keys(), _clock(), scrypt_n=settings.scrypt_n, token_ttl_s=settings.token_ttl_s
+        DynamoResetStore(table()), keys(), clock(), scrypt_n=settings.scrypt_n, token_ttl_s=settings.token_ttl_s
     )
 
 
@@ -129,17 +116,17 @@ def session_service() -> SessionService:
     from prakerja.adapters.sessions import DynamoSessionStore
     from prakerja.domain.sessions import SessionService
 
-    return SessionService(DynamoSessionStore(table()), _clock())
+    return SessionService(DynamoSessionStore(table()), clock())
 
 
 @cache
 def personal_data_service() -> PersonalDataService:
-    from prakerja.adapters.registrations import DynamoRegistrationStore
+    from prakerja.adapters.accounts import DynamoAccountStore
     from prakerja.adapters.storage import PhotoStorage
     from prakerja.domain.personal_data import PersonalDataService
 
     storage = PhotoStorage(lazy_client("s3"), get_settings().require("photo_bucket"))
-    return PersonalDataService(DynamoRegistrationStore(table()), storage)
+    return PersonalDataService(DynamoAccountStore(table()), storage)
 
 
 @cache
@@ -154,7 +141,7 @@ def nik_verification_service() -> NikVerificationService:
     from prakerja.adapters.nik import DynamoNikStore
     from prakerja.domain.nik_service import NikVerificationService
 
-    return NikVerificationService(DynamoNikStore(table()), nik_cipher(), keys(), _clock())
+    return NikVerificationService(DynamoNikStore(table()), nik_cipher(), keys(), clock())
 
 
 @cache
@@ -176,7 +163,7 @@ def batch_service_of(client: Any, table_name: str, *, list_ttl_s: float = 0.0) -
     from prakerja.adapters.batches import DynamoBatchStore
     from prakerja.domain.batch import BatchService
 
-    return BatchService(DynamoBatchStore(table_of(client, table_name)), _clock(), list_ttl_s=list_ttl_s)
+    return BatchService(DynamoBatchStore(table_of(client, table_name)), clock(), list_ttl_s=list_ttl_s)
 
 
 @cache
@@ -201,7 +188,7 @@ def status_service() -> StatusService:
     rates = DrainRates.configured(
         settings.email_send_rate_per_s, settings.email_sender_concurrency, settings.registry_max_rps
     )
-    return StatusService(source, _clock(), rates, breaker_window_s=DEFAULT_BREAKER.window_s)
+    return StatusService(source, clock(), rates, breaker_window_s=DEFAULT_BREAKER.window_s)
 
 
 def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:
@@ -210,131 +197,10 @@ def funnel_store_of(client: Any, table_name: str) -> DynamoFunnelStore:
     return DynamoFunnelStore(table_of(client, table_name))
 
 
-# -- workers (each with its function's logger and metrics) -----------------------------------------
-@cache
-def nik_check_service() -> NikCheckService:
-    from prakerja.adapters.breaker import DynamoBreakerStore, DynamoSlotStore
-    from prakerja.adapters.nik import DynamoNikStore
-    from prakerja.adapters.registry import RegistryClient
-    from prakerja.domain.nik_service import NikCheckService, RegistryGate
-    from prakerja.domain.resilience import BreakerConfig
-
-    settings = get_settings()
-    gate = RegistryGate(
-        DynamoBreakerStore(table()),
-        DynamoSlotStore(table()),
-        _clock(),
-        BreakerConfig(
-            failure_threshold=settings.breaker_failure_threshold,
-            cooldown_s=settings.breaker_cooldown_s,
-            probe_lease_s=max(settings.registry_timeout_s * 3, 5.0),
-        ),
-        settings.registry_max_rps,
-    )
-    registry = RegistryClient(settings.require("registry_url"), settings.registry_timeout_s, settings.registry_api_key)
-    return NikCheckService(DynamoNikStore(table()), nik_cipher(), registry, gate)
-
-
-@cache
-def check_nik_worker(log: Log, metrics: Metrics) -> NikCheckWorker:
-    from prakerja.workers.nik_check import NikCheckWorker, RetryPolicy
-    from prakerja.workers.sqs import counter
-
-    settings = get_settings()
-    policy = RetryPolicy(
-        backoff_base_s=settings.nik_backoff_base_s,
-        backoff_cap_s=settings.nik_backoff_cap_s,
-        max_deferrals=settings.nik_max_deferrals,
-    )
-    return NikCheckWorker(nik_check_service(), _queue("nik_queue_url"), policy, log, counter(metrics))
-
-
-@cache
-def send_email_worker(log: Log, metrics: Metrics) -> SendEmailWorker:
-    from prakerja.adapters.email import SesMailer
-    from prakerja.adapters.registrations import DynamoRegistrationStore
-    from prakerja.workers.send_email import EmailPolicy, SendEmailWorker
-    from prakerja.workers.sqs import counter
-
-    settings = get_settings()
-    mailer = SesMailer(lazy_client("ses"), settings.require("sender_email"), settings.require("configuration_set"))
-    policy = EmailPolicy(
-        code_ttl_s=settings.code_ttl_s,
-        backoff_base_s=settings.email_backoff_base_s,
-        backoff_cap_s=settings.email_backoff_cap_s,
-    )
-    return SendEmailWorker(
-        DynamoRegistrationStore(table()),
-        mailer,
-        _queue("email_queue_url"),
-        keys().code,
-        _clock(),
-        policy,
-        log,
-        counter(metrics),
-    )
-
-
-@cache
-def inspect_photo_worker(log: Log, metrics: Metrics) -> InspectPhotoWorker:
-    from prakerja.workers.inspect_photo import InspectPhotoWorker
-    from prakerja.workers.sqs import counter
-
-    return InspectPhotoWorker(photo_service(), log, counter(metrics))
-
-
-@cache
-def outbox_relay(log: Log, metrics: Metrics) -> OutboxRelay:
-    from prakerja.adapters.funnel import FUNNEL_SHARDS, DynamoFunnelStore
-    from prakerja.adapters.stream import decode_record
-    from prakerja.workers.outbox_relay import OutboxRelay
-    from prakerja.workers.sqs import counter
-
-    queues = {"EMAIL": _queue("email_queue_url"), "NIK_CHECK": _queue("nik_queue_url")}
-    return OutboxRelay(
-        queues,
-        DynamoFunnelStore(table()),
-        FUNNEL_SHARDS,
-        decode_record,
-        log,
-        counter(metrics),
-        parking=_queue("stream_dlq_url"),
-    )
-
-
-@cache
-def email_event_worker(log: Log, metrics: Metrics) -> EmailEventWorker:
-    from prakerja.adapters.email_delivery import DynamoDeliveryStore
-    from prakerja.domain.email_delivery import EmailDeliveryService
-    from prakerja.workers.email_events import EmailEventWorker
-    from prakerja.workers.sqs import counter
-
-    return EmailEventWorker(EmailDeliveryService(DynamoDeliveryStore(table())), log, counter(metrics))
-
-
-def outbox_relay_of(sqs: Any, ddb: Any, table_name: str, queue_urls: dict[str, str], log: Log) -> OutboxRelay:
-    """The relay over given clients (the CLI's stream replay): queue_urls has EMAIL, NIK_CHECK
-    and PARKING (the stream DLQ)."""
-    from prakerja.adapters.funnel import FUNNEL_SHARDS
-    from prakerja.adapters.queue import SqsQueue
-    from prakerja.adapters.stream import decode_record
-    from prakerja.workers.outbox_relay import OutboxRelay
-
-    queues = {kind: SqsQueue(sqs, queue_urls[kind]) for kind in ("EMAIL", "NIK_CHECK")}
-    return OutboxRelay(
-        queues,
-        funnel_store_of(ddb, table_name),
-        FUNNEL_SHARDS,
-        decode_record,
-        log,
-        lambda _name, _value: None,
-        parking=SqsQueue(sqs, queue_urls["PARKING"]),
-    )
-
-
 def reset() -> None:
     """Forget everything built (tests switch environments between cases)."""
     from prakerja import runtime
+    from prakerja.composition import workers
 
     get_settings.cache_clear()
     runtime.reset()
@@ -350,11 +216,6 @@ def reset() -> None:
         photo_service,
         batch_service,
         status_service,
-        nik_check_service,
-        check_nik_worker,
-        send_email_worker,
-        inspect_photo_worker,
-        outbox_relay,
-        email_event_worker,
+        *workers.BUILT,
     ):
         built.cache_clear()
