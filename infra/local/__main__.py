@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         stack.stop()
         raise
+    memory.CollectorPolicy().install()  # short full collections while the data grows
     if not stopping.is_set():
         print(stack.banner(), flush=True)
         print("READY", flush=True)
