@@ -18,11 +18,16 @@ For each function, a fresh interpreter:
      this process that answers at once (Secrets Manager's secret, an absent DynamoDB item, a
      failed condition, an empty query, a deleted object), so network time is not counted.
 Ratios compare with `import boto3; boto3.client("dynamodb")` measured in the same run (rounds
-interleave the baseline and every function), median of --runs fresh processes each, in wall
-time and in the processes' CPU time. Target: init + first call <= 1.5x the baseline. OVER flags
-the CPU ratio: on a shared machine the wall ratios swing with other processes' load (even below
-1.0, which no function can truly reach: each does all the baseline does and more), while CPU time
-counts only the process's own work; on an idle machine the two agree.
+interleave the baseline and every function), median of --runs fresh processes each, in the
+processes' CPU time (wall time is printed too, but on a shared machine it swings with other
+processes' load, even below 1.0, which no function can truly reach). Target: <= 1.5x. INIT flags
+a function whose init (Lambda's INIT phase: import + first client) is over it; +CALL one whose init
++ first call is over it.
+
+The package is measured as the layer ships it (src/Makefile `package-code`: bytecode compiled with
+unchecked hashes; Lambda's file system is read-only, so nothing is compiled at run time and the
+bytecode is what runs), with PYTHONDONTWRITEBYTECODE set as on Lambda. BENCH_PYTHON picks the
+interpreter (`make bench-lambda`: python3.13, the runtime's version, with the layer's pins).
 
     .venv/bin/python -m infra.bench.cold_start [--runs 7] [--json]
 """
@@ -294,10 +299,13 @@ def _row(name: str, samples: list[Sample], base: float, base_cpu: float) -> dict
     init = statistics.median(s.init_s for s in samples)
     total = statistics.median(s.init_s + s.call_s for s in samples)
     total_cpu = statistics.median(s.init_cpu_s + s.call_cpu_s for s in samples)
+    init_cpu = statistics.median(s.init_cpu_s for s in samples)
     return {
         "function": name,
         "init_ms": _ms(init),
         "init_ratio": round(init / base, 2),
+        "init_cpu_ms": _ms(init_cpu),
+        "init_cpu_ratio": round(init_cpu / base_cpu, 2),
         "first_call_ms": _ms(statistics.median(s.call_s for s in samples)),
         "first_call": sorted({s.outcome for s in samples}),
         "with_first_call_ms": _ms(total),
@@ -365,19 +373,25 @@ def main(argv: list[str] | None = None) -> int:
         f"over {args.runs} fresh processes"
     )
     print(
-        "init = import + first client; 1st call = first invocation (see --help); ratios to the baseline;\n"
-        "target: init + 1st call <= 1.5x; OVER flags the CPU ratio (wall swings with the machine's load)"
+        "init = import + first client (Lambda's INIT); 1st call = first invocation (see --help); ratios\n"
+        "to the baseline's CPU time (wall times swing with the machine's load). Target 1.5x: INIT flags\n"
+        "an init over it, +CALL an init + first call over it (a first call that makes further AWS\n"
+        "clients, e.g. S3 or KMS, pays their service models here)"
     )
     print(
-        f"{'function':<18}{'init ms':>8}{'ratio':>7}{'1st call':>9}{'answer':>12}"
-        f"{'init+call':>10}{'ratio':>7}{'CPU ratio':>10}"
+        f"{'function':<24}{'init ms':>8}{'CPU ratio':>10}{'1st call':>9}{'answer':>12}"
+        f"{'init+call':>10}{'CPU ratio':>10}"
     )
     for r in rows:
-        flag = "" if r["with_first_call_cpu_ratio"] <= 1.5 else "  OVER"
+        flags = " ".join(
+            flag
+            for flag, ratio in (("INIT", r["init_cpu_ratio"]), ("+CALL", r["with_first_call_cpu_ratio"]))
+            if ratio > 1.5
+        )
         print(
-            f"{r['function']:<18}{r['init_ms']:>8}{r['init_ratio']:>7}{r['first_call_ms']:>9}"
-            f"{','.join(r['first_call']):>12}{r['with_first_call_ms']:>10}{r['with_first_call_ratio']:>7}"
-            f"{r['with_first_call_cpu_ratio']:>10}{flag}"
+            f"{r['function']:<24}{r['init_ms']:>8}{r['init_cpu_ratio']:>10}{r['first_call_ms']:>9}"
+            f"{','.join(r['first_call']):>12}{r['with_first_call_ms']:>10}{r['with_first_call_cpu_ratio']:>10}"
+            f"  {flags}".rstrip()
         )
     return 0
 

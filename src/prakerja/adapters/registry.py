@@ -85,10 +85,20 @@ class RegistryClient:
         self._url = base_url.rstrip("/") + VERIFY_PATH
         self._timeout_s = timeout_s
         self._api_key = api_key or None
-        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-        if _is_loopback(parsed.hostname):
-            handlers.append(urllib.request.ProxyHandler({}))  # never send loopback calls via a proxy
-        self._opener = urllib.request.build_opener(*handlers)
+        self._loopback = _is_loopback(parsed.hostname)
+        self._built: urllib.request.OpenerDirector | None = None
+
+    @property
+    def _opener(self) -> urllib.request.OpenerDirector:
+        """Built on the first registry call: its HTTPS handler loads the system's CA certificates
+        (~15 ms of CPU), which a worker that finds nothing to check, or defers every job while the
+        breaker is open, never needs."""
+        if self._built is None:
+            handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+            if self._loopback:
+                handlers.append(urllib.request.ProxyHandler({}))  # never send loopback calls via a proxy
+            self._built = urllib.request.build_opener(*handlers)
+        return self._built
 
     def check(self, nik: str, full_name: str, birth_date: dt.date, gender: str) -> RegistryVerdict:
         return self.verify(nik, full_name, birth_date, gender).verdict
