@@ -10,7 +10,6 @@ from prakerja.adapters.keys import email_key, login_key, nik_claim_key, reg_key,
 from prakerja.adapters.registration_items import get_registration
 from prakerja.adapters.table import Table
 from prakerja.domain.models import Registration
-from prakerja.domain.ports import TransientConflict
 from prakerja.domain.security import sha256_hex
 
 
@@ -80,9 +79,4 @@ class DynamoAccountStore:
                     }
                 }
             )
-        codes = self._table.transact(items)
-        if codes is None:
-            return True
-        if "ConditionalCheckFailed" in codes:
-            return False
-        raise TransientConflict()
+        return self._table.transact_if(items)

@@ -150,12 +150,7 @@ class DynamoBatchStore:
             }
             for k, n in enumerate(allot)
         )
-        codes = self._table.transact(items)
-        if codes is None:
-            return True
-        if "ConditionalCheckFailed" in codes:
-            return False
-        raise TransientConflict()
+        return self._table.transact_if(items)
 
     def take_seat(self, registration_id: str, batch_id: str, shard: int, joined_at: int) -> SeatOutcome:
         codes = self._table.transact(

@@ -141,6 +141,16 @@ class Table:
             self._sleep(TRANSACT_PAUSE_S * attempt * (0.5 + self._jitter()))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def transact_if(self, items: list[dict[str, Any]]) -> bool:
+        """Run a transaction whose conditions decide the outcome: True when it committed, False
+        when a condition failed; any other cancellation is TransientConflict (see `transact`)."""
+        codes = self.transact(items)
+        if codes is None:
+            return True
+        if "ConditionalCheckFailed" in codes:
+            return False
+        raise TransientConflict()
+
     def outbox_put(self, job: OutboxJob, now: int) -> dict[str, Any]:
         """The transaction item that inserts an outbox job (the relay forwards it from the stream)."""
         item = to_item(
