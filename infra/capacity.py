@@ -37,6 +37,14 @@ from pathlib import Path
 from typing import Any
 
 OK, RAISE_QUOTA, CHANGE_TEMPLATE = "OK", "RAISE QUOTA", "CHANGE TEMPLATE"
+# KMS "Cryptographic operations (symmetric) request rate": one quota shared by Encrypt, Decrypt,
+# GenerateDataKey, GenerateMac, VerifyMac... per account and region (5,500/s in most regions,
+# more in a few; the Service Quotas console shows the account's value: --kms-rate).
+KMS_SYMMETRIC_RPS = 5_500.0
+# KMS calls per request/message: NIK submission = GenerateMac (the NIK's fingerprint, NikMacKey) +
+# Encrypt (the submission, NikKey); a NIK check = Decrypt (its ciphertext).
+KMS_CALLS_PER_NIK_SUBMISSION = 2
+KMS_CALLS_PER_NIK_CHECK = 1
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 DEFAULT_REGION = "ap-southeast-3"
 
@@ -343,6 +351,7 @@ class Options:
     region: str = DEFAULT_REGION
     headroom: float = 1.5
     ses_max_send_rate: float = 14.0
+    kms_symmetric_rps: float = KMS_SYMMETRIC_RPS
     email_wait_target_s: float = 300.0
     nik_wait_target_s: float = 3600.0
     photo_wait_target_s: float = 3600.0
@@ -834,6 +843,31 @@ def plan(settings: Settings, opts: Options) -> Plan:  # noqa: C901, PLR0912, PLR
         )
     )
 
+    # ---- KMS (the NIK's fingerprint and ciphertext) ----
+    kms_demand = KMS_CALLS_PER_NIK_SUBMISSION * nik_demand + KMS_CALLS_PER_NIK_CHECK * registry_rate
+    kms_ok = opts.kms_symmetric_rps >= kms_demand * h
+    action = ""
+    if not kms_ok:
+        want_kms = round_up(kms_demand * h, 500)
+        action = (
+            f"KMS cryptographic operations (symmetric) request rate in {opts.region}: "
+            f"{_n(opts.kms_symmetric_rps)} -> {want_kms:,} rps"
+        )
+        quota_requests.append(action)
+    rows.append(
+        Row(
+            "KMS",
+            "symmetric + HMAC requests (account)",
+            kms_demand,
+            "rps",
+            f"{KMS_CALLS_PER_NIK_SUBMISSION} per NIK submission + {KMS_CALLS_PER_NIK_CHECK} per check",
+            f"{_n(opts.kms_symmetric_rps)}/s shared (--kms-rate)",
+            OK if kms_ok else RAISE_QUOTA,
+            action,
+            {"nik_submissions_per_s": nik_demand, "checks_per_s": registry_rate},
+        )
+    )
+
     assumptions[:0] = [
         f"peak: {opts.peak_per_minute:,.0f} registrations/min = {_n(r)}/s, sustained {_n(opts.peak_minutes)} min",
         "mix (requests per registrant): " + ", ".join(f"{k} {v:g}" for k, v in opts.mix.items() if k in route_rps),
@@ -927,6 +961,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--headroom", type=_positive_float, default=1.5, help="factor on suggested settings (1.5)")
     p.add_argument("--ses-max-send-rate", type=_positive_float, default=14.0, help="the account's SES MaxSendRate (14)")
+    p.add_argument(
+        "--kms-rate",
+        type=_positive_float,
+        default=KMS_SYMMETRIC_RPS,
+        help=f"the account's KMS cryptographic operations (symmetric) request rate ({KMS_SYMMETRIC_RPS:g})",
+    )
     p.add_argument("--email-wait-target-s", type=_positive_float, default=300.0, help="longest email wait (300)")
     p.add_argument("--nik-wait-target-s", type=_positive_float, default=3600.0, help="longest NIK check wait (3600)")
     p.add_argument(
@@ -954,6 +994,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         region=getattr(args, "region", None) or DEFAULT_REGION,
         headroom=args.headroom,
         ses_max_send_rate=args.ses_max_send_rate,
+        kms_symmetric_rps=args.kms_rate,
         email_wait_target_s=args.email_wait_target_s,
         nik_wait_target_s=args.nik_wait_target_s,
         photo_wait_target_s=args.photo_wait_target_s,

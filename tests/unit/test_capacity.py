@@ -311,3 +311,14 @@ def test_the_repository_template_is_sized_for_the_80000_peak() -> None:
     writes = rows["table writes (on-demand)"]
     assert writes.verdict in {OK, "RAISE QUOTA"}
     assert writes.verdict == OK or "TableWarmWriteUnits" in writes.action
+
+
+def test_kms_counts_a_mac_and_an_encrypt_per_submission_and_a_decrypt_per_check(template: Path) -> None:
+    rows = rows_by_resource(template)
+    kms = rows["symmetric + HMAC requests (account)"]
+    assert kms.demand == pytest.approx(2 * 60 + 5)  # 60 submissions/s x 2 + 5 checks/s (the worker's pace)
+    assert kms.verdict == OK  # 125 x 1.5 headroom under 5,500
+    tight = plan(read_settings(template), options(kms_symmetric_rps=150))
+    row = next(r for r in tight.rows if r.section == "KMS")
+    assert row.verdict == RAISE_QUOTA  # 187.5 with headroom > 150
+    assert "150 -> 500 rps" in row.action and row.action in tight.quota_requests
