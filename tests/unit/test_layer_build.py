@@ -7,6 +7,7 @@ src/Makefile (`sam build`'s BuildMethod makefile) compiles with unchecked hashes
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import shutil
 import subprocess  # nosec B404 # runs make on the project's own Makefile
@@ -14,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,3 +64,30 @@ def test_the_shipped_bytecode_is_what_runs_whatever_the_sources_times(tmp_path: 
     subprocess.run(  # nosec B603 # fixed argv: this interpreter
         [sys.executable, "-c", probe], env={"PYTHONPATH": str(dest), "PATH": "/usr/bin:/bin"}, check=True
     )
+
+
+# What the Lambda runtime brings: boto3 and its dependency tree.
+RUNTIME_PROVIDED = {"boto3", "botocore", "jmespath", "urllib3", "python-dateutil", "s3transfer", "six"}
+
+
+def _pins() -> dict[str, Requirement]:
+    lines = (ROOT / "src" / "requirements.txt").read_text().splitlines()
+    reqs = [Requirement(line) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    return {canonicalize_name(r.name): r for r in reqs}
+
+
+def test_the_layer_pins_every_dependency_it_needs_and_not_the_runtimes_sdk() -> None:
+    """src/Makefile installs src/requirements.txt with --no-deps: the list must be whole."""
+    pins = _pins()
+    assert not RUNTIME_PROVIDED & set(pins), "boto3/botocore and their tree come with the runtime"
+    for name, req in pins.items():
+        assert len(req.specifier) == 1 and next(iter(req.specifier)).operator == "==", f"{name} is not pinned"
+        assert importlib.metadata.version(name) == next(iter(req.specifier)).version, f"{name}: installed != pin"
+        for raw in importlib.metadata.requires(name) or []:
+            dep = Requirement(raw)
+            if dep.marker is not None and not any(
+                dep.marker.evaluate({"extra": extra, "python_version": "3.13"}) for extra in req.extras or {""}
+            ):
+                continue
+            dep_name = canonicalize_name(dep.name)
+            assert dep_name in pins or dep_name in RUNTIME_PROVIDED, f"{name} needs {dep_name}: pin it"
