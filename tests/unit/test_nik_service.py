@@ -10,16 +10,10 @@ import pytest
 
 from prakerja.domain import errors, resilience
 from prakerja.domain.nik import RegistryUnavailable, RegistryVerdict
-from prakerja.domain.nik_service import (
-    Deferred,
-    NikCheckService,
-    NikSubmission,
-    NikVerificationService,
-    RegistryGate,
-    Transient,
-)
+from prakerja.domain.nik_service import NikSubmission, NikVerificationService
 from prakerja.domain.ports import Keys
 from prakerja.domain.registration import NewRegistration, RegistrationService
+from prakerja.domain.registry_check import Deferred, NikCheckService, RegistryGate, Transient
 from prakerja.domain.security import KeyRing, SigningKey
 from tests.fakes import KEYS, FakeCipher, FakeClock, InMemoryBreakerStore, InMemoryNikStore, InMemorySlotStore
 

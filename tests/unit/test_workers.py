@@ -12,9 +12,9 @@ import pytest
 from prakerja.adapters.stream import decode_record
 from prakerja.domain.mail import Email, EmailThrottled, PermanentEmailFailure
 from prakerja.domain.models import Registration
-from prakerja.domain.nik_service import Deferred, Transient
 from prakerja.domain.photo_service import InspectionOutcome
 from prakerja.domain.ports import TransientConflict
+from prakerja.domain.registry_check import Deferred, Transient
 from prakerja.workers import QueueMessage, RetryLater
 from prakerja.workers.inspect_photo import InspectPhotoWorker, object_keys
 from prakerja.workers.nik_check import NikCheckWorker, RetryPolicy

@@ -74,7 +74,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 class RegistryClient:
-    """`check` implements the `Registry` port of prakerja.domain.nik_service."""
+    """`check` implements the `Registry` port of prakerja.domain.registry_check."""
 
     def __init__(self, base_url: str, timeout_s: float, api_key: str | None = None) -> None:
         parsed = urllib.parse.urlsplit(base_url)

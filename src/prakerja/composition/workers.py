@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Metrics
 
     from prakerja.adapters.queue import SqsQueue
-    from prakerja.domain.nik_service import NikCheckService
+    from prakerja.domain.registry_check import NikCheckService
     from prakerja.workers import Log
     from prakerja.workers.email_events import EmailEventWorker
     from prakerja.workers.inspect_photo import InspectPhotoWorker
@@ -35,7 +35,7 @@ def nik_check_service() -> NikCheckService:
     from prakerja.adapters.breaker import DynamoBreakerStore, DynamoSlotStore
     from prakerja.adapters.nik import DynamoNikStore
     from prakerja.adapters.registry import RegistryClient
-    from prakerja.domain.nik_service import NikCheckService, RegistryGate
+    from prakerja.domain.registry_check import NikCheckService, RegistryGate
     from prakerja.domain.resilience import BreakerConfig
 
     settings = get_settings()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
-from prakerja.domain.nik_service import Deferred, Transient
+from prakerja.domain.registry_check import Deferred, Transient
 from prakerja.domain.resilience import backoff_delay
 from prakerja.workers import Count, Log, QueueMessage, RetryLater
 
