@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 import sys
@@ -62,21 +63,18 @@ class CollectorPolicy:
     never reclaimed, which moto's data does not form at a rate that shows in a bounded run.
     """
 
-    def __init__(self, gc_module: Any = None) -> None:
-        import gc
-
-        self._gc = gc_module or gc
+    def __init__(self) -> None:
         self.full_collections = 0
 
     def install(self) -> None:
-        self._gc.freeze()  # what start-up built (modules, moto's models, the template)
-        self._gc.callbacks.append(self._after)
+        gc.freeze()  # what start-up built (modules, moto's models, the template)
+        gc.callbacks.append(self._after)
 
     def uninstall(self) -> None:
-        if self._after in self._gc.callbacks:
-            self._gc.callbacks.remove(self._after)
+        if self._after in gc.callbacks:
+            gc.callbacks.remove(self._after)
 
     def _after(self, phase: str, info: dict[str, int]) -> None:
         if phase == "stop" and info.get("generation") == 2:
             self.full_collections += 1
-            self._gc.freeze()
+            gc.freeze()

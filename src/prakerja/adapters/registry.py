@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import http.client
 import ipaddress
 import json
@@ -86,19 +87,16 @@ class RegistryClient:
         self._timeout_s = timeout_s
         self._api_key = api_key or None
         self._loopback = _is_loopback(parsed.hostname)
-        self._built: urllib.request.OpenerDirector | None = None
 
-    @property
+    @functools.cached_property
     def _opener(self) -> urllib.request.OpenerDirector:
         """Built on the first registry call: its HTTPS handler loads the system's CA certificates
         (~15 ms of CPU), which a worker that finds nothing to check, or defers every job while the
         breaker is open, never needs."""
-        if self._built is None:
-            handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
-            if self._loopback:
-                handlers.append(urllib.request.ProxyHandler({}))  # never send loopback calls via a proxy
-            self._built = urllib.request.build_opener(*handlers)
-        return self._built
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        if self._loopback:
+            handlers.append(urllib.request.ProxyHandler({}))  # never send loopback calls via a proxy
+        return urllib.request.build_opener(*handlers)
 
     def check(self, nik: str, full_name: str, birth_date: dt.date, gender: str) -> RegistryVerdict:
         return self.verify(nik, full_name, birth_date, gender).verdict
